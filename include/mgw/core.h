@@ -1,0 +1,43 @@
+/* The core: the one entry point for uplink messages and downlink deliveries.
+ *
+ * Uplink: mgw_core_submit(msg, identity) -> security inbound (bind, policy, audit)
+ * -> store (queue NORTH) -> callback with the verdict once durable (or refused).
+ * Downlink: mgw_core_accept_downlink(msg, caller) -> security outbound -> store (queue
+ * SOUTH) -> callback once durable; mgw_core_kick_south() then hands due entries to the
+ * adapter the router picks.
+ */
+#ifndef MGW_CORE_H
+#define MGW_CORE_H
+
+#include <mgw/adapter.h>
+#include <mgw/msg.h>
+#include <mgw/router.h>
+#include <mgw/security.h>
+
+struct mgw_store;
+
+struct mgw_core_cfg {
+	int64_t downlink_validity_ms; /* store-and-forward validity for L3G/N3G deliveries */
+	size_t high_water;            /* queued entries above which submits get MGW_E_FULL */
+};
+
+struct mgw_core;
+
+int mgw_core_alloc(void *ctx, const struct mgw_core_cfg *cfg, struct mgw_security *sec,
+		   struct mgw_store *store, struct mgw_router *router, struct mgw_core **out);
+void mgw_core_free(struct mgw_core *c);
+
+/* cb(arg, rc, verdict): rc MGW_OK (durable), MGW_E_DUPLICATE (already durable: acknowledge
+ * the peer as success), or the reject reason with verdict->cause. Called once, never from
+ * inside mgw_core_submit() itself. Ownership of msg passes to the core. */
+typedef void (*mgw_core_cb)(void *arg, int rc, const struct mgw_verdict *v);
+int mgw_core_submit(struct mgw_core *c, struct mgw_msg *msg, const struct mgw_identity *id,
+		    mgw_core_cb cb, void *arg);
+int mgw_core_accept_downlink(struct mgw_core *c, struct mgw_msg *msg,
+			     const struct mgw_identity *caller, mgw_core_cb cb, void *arg);
+
+/* Serialize/deserialize a message for the store (MGW_BODY_STORED envelope). */
+int mgw_core_msg_to_blob(void *ctx, const struct mgw_msg *m, char **blob, size_t *len);
+int mgw_core_msg_from_blob(void *ctx, const void *blob, size_t len, struct mgw_msg **out);
+
+#endif

@@ -1,0 +1,135 @@
+/* The security core: device registry, identity binding, policy, audit.
+ *
+ * Security is the only door. An adapter's authenticated channel builds a struct
+ * mgw_identity (what the channel *proved*: a DTLS PSK identity, a certificate fingerprint,
+ * the MSISDN of an SMPP deliver_sm from a bound SMSC, the broker-authenticated MQTT
+ * username, or the M5S's TLS client identity) and hands it to the core; only the security
+ * layer turns it into a UE Service ID. Whatever a device writes in oriAddr, the originator
+ * that leaves the gateway is the UE Service ID bound to the credential.
+ *
+ * Every verdict carries a machine-readable cause and produces exactly one audit record.
+ */
+#ifndef MGW_SECURITY_H
+#define MGW_SECURITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <mgw/addr.h>
+#include <mgw/cfg.h>
+#include <mgw/err.h>
+#include <mgw/msg.h>
+
+struct mgw_store;
+
+/* ---- identities ---- */
+enum mgw_cred {
+	MGW_CRED_NONE = 0,
+	MGW_CRED_PSK_ID,    /* CoAP DTLS PSK identity */
+	MGW_CRED_CERT_FP,   /* X.509 client certificate, "sha256:<hex>" */
+	MGW_CRED_MSISDN,    /* SMS originator delivered by the bound SMSC */
+	MGW_CRED_MQTT_USER, /* username the broker authenticated */
+	MGW_CRED_M5S,       /* the MSGin5G Server (TLS client cert subject or token client) */
+};
+const char *mgw_cred_name(enum mgw_cred c); /* "psk", "cert", "msisdn", "mqtt", "m5s" */
+
+struct mgw_identity {
+	enum mgw_ingress ingress;
+	enum mgw_cred kind;
+	char value[MGW_ID_MAX + 1];
+	char peer[64]; /* transport address for the audit record, "" if none */
+};
+
+/* ---- registry ---- */
+struct mgw_registry;
+struct mgw_device;
+
+/* Load a registry file (interfaces.md 3): errors name FILE:LINE:COL and the key.
+ * Cross checks: every entry has a ue; no two entries share a ue or a credential. */
+int mgw_registry_load(void *ctx, const char *file, struct mgw_registry **out,
+		      struct mgw_cfg_err *err);
+int mgw_registry_load_buf(void *ctx, const char *name, const char *buf, size_t len,
+			  struct mgw_registry **out, struct mgw_cfg_err *err);
+void mgw_registry_free(struct mgw_registry *r);
+size_t mgw_registry_count(const struct mgw_registry *r);
+const struct mgw_device *mgw_registry_by_cred(const struct mgw_registry *r, enum mgw_cred kind,
+					      const char *value);
+const struct mgw_device *mgw_registry_by_ue(const struct mgw_registry *r, const char *ue);
+const struct mgw_device *mgw_registry_at(const struct mgw_registry *r, size_t i);
+/* Persist the registry into the store (namespace "registry", one row per UE), replacing
+ * what was there. */
+int mgw_registry_save(const struct mgw_registry *r, struct mgw_store *s);
+
+const char *mgw_device_ue(const struct mgw_device *d);
+/* The adapter that serves this device downlink (first of coap, mqtt, sms present). */
+enum mgw_ingress mgw_device_adapter(const struct mgw_device *d);
+/* Credential value of a kind, or NULL (psk_identity, cert fingerprint, msisdn, username). */
+const char *mgw_device_cred(const struct mgw_device *d, enum mgw_cred kind);
+/* The PSK of a CoAP device: MGW_E_NOT_FOUND if it has none. Do not log it. */
+int mgw_device_psk(const struct mgw_device *d, const uint8_t **key, size_t *len);
+
+/* ---- audit (interfaces.md 6): one JSON object per line, per decision ---- */
+struct mgw_audit;
+int mgw_audit_open(void *ctx, const char *path, struct mgw_audit **out, char *errbuf,
+		   size_t errlen);
+int mgw_audit_reopen(struct mgw_audit *a); /* after logrotate / on SIGHUP */
+void mgw_audit_close(struct mgw_audit *a);
+struct mgw_audit_rec {
+	enum mgw_dir dir;
+	enum mgw_ingress adapter;
+	const struct mgw_identity *claimed; /* may be NULL */
+	const char *ue;                     /* bound UE Service ID, may be NULL */
+	const char *msg_id;                 /* may be NULL */
+	bool accept;
+	const char *cause;      /* machine-readable: "OK", "SPOOF", "POLICY_DEST", ... */
+	const char *detail;     /* one line, no payload, no key material */
+	const char *protection; /* "transport", "sign", "encrypt", "cose" */
+};
+int mgw_audit_write(struct mgw_audit *a, const struct mgw_audit_rec *r);
+
+/* ---- policy and verdicts ---- */
+enum mgw_spoof_action { MGW_SPOOF_REWRITE = 0, MGW_SPOOF_REJECT = 1 };
+
+struct mgw_policy {
+	int64_t max_payload;              /* bytes (default 2048, TS 23.554 8.5.1) */
+	enum mgw_spoof_action spoof;      /* a device writing another UE's oriAddr */
+	struct mgw_cfg_strlist default_allow; /* "TYPE:addr" or "TYPE:*" for devices with no allow */
+};
+extern const struct mgw_cfg_schema mgw_policy_schema; /* the "policy:" config section */
+
+struct mgw_verdict {
+	int rc;                       /* MGW_OK or the mgw_err */
+	char cause[48];               /* machine-readable, e.g. "UNKNOWN_DEVICE", "SPOOF" */
+	char detail[MGW_DIAG_TEXT_MAX];
+	char ue[MGW_ID_MAX + 1];      /* the bound (uplink) or destination (downlink) UE */
+};
+
+struct mgw_security;
+
+/* The security instance takes ownership of reg (talloc_steal); audit and store are
+ * borrowed (store may be NULL in unit tests). */
+int mgw_security_alloc(void *ctx, const struct mgw_policy *pol, struct mgw_registry *reg,
+		       struct mgw_audit *audit, struct mgw_store *store, struct mgw_security **out);
+void mgw_security_free(struct mgw_security *sec);
+/* SIGHUP: swap in a new registry and policy atomically; the old registry is freed. */
+int mgw_security_reload(struct mgw_security *sec, const struct mgw_policy *pol,
+			struct mgw_registry *reg);
+const struct mgw_registry *mgw_security_registry(const struct mgw_security *sec);
+
+/* Uplink: bind id to its UE Service ID, set m->ori to it (or reject a spoof per policy),
+ * check the destination against the allow-list and address-type table, the payload size,
+ * and the (origin, msgId) replay window. Writes one audit record. */
+int mgw_security_inbound(struct mgw_security *sec, struct mgw_msg *m,
+			 const struct mgw_identity *id, struct mgw_verdict *v);
+/* Downlink: caller must be the M5S; the destination must be a registered UE; *dev is the
+ * device to deliver to. Writes one audit record. */
+int mgw_security_outbound(struct mgw_security *sec, const struct mgw_msg *m,
+			  const struct mgw_identity *caller, const struct mgw_device **dev,
+			  struct mgw_verdict *v);
+/* A reject at the boundary before any message exists (failed handshake, malformed body):
+ * writes one audit record with cause mgw_errname(rc) unless cause is given. */
+void mgw_security_audit_reject(struct mgw_security *sec, enum mgw_dir dir,
+			       enum mgw_ingress adapter, const struct mgw_identity *claimed,
+			       const char *msg_id, int rc, const char *cause, const char *detail);
+
+#endif

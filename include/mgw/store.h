@@ -1,0 +1,124 @@
+/* The durable store: queues, a transaction map with TTL, a replay cache, and the registry
+ * copy. Narrow and free of SQLite types so another backend (PostgreSQL) can stand behind it.
+ *
+ * Durability and batching: every write goes into the current batch (one open transaction).
+ * mgw_store_flush() commits the batch; only then are the completion callbacks of the
+ * enqueues in that batch called, with MGW_OK (durable), MGW_E_DUPLICATE (an entry with the
+ * same (queue, origin, msgId) was already stored: durable too) or MGW_E_STORE (the batch was
+ * lost: nothing of it is stored, the caller must not acknowledge). A caller acknowledges
+ * its peer only from that callback. mgw_store_attach() makes the store flush once per
+ * event-loop turn by itself.
+ *
+ * Queue entry states: ACCEPTED -> INFLIGHT -> DONE | FAILED, and INFLIGHT -> ACCEPTED
+ * (retry with next_try). On open, entries left INFLIGHT by a crash go back to ACCEPTED.
+ * Per-order-key FIFO: claim never returns an entry while an older entry with the same
+ * order_key in the same queue is ACCEPTED or INFLIGHT.
+ */
+#ifndef MGW_STORE_H
+#define MGW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mgw_store;
+struct event_base;
+
+enum mgw_queue {
+	MGW_Q_NORTH = 0, /* uplink: to the M5S */
+	MGW_Q_SOUTH = 1, /* downlink: to a device via an adapter */
+	_MGW_Q_COUNT
+};
+
+enum mgw_qstate { MGW_QS_ACCEPTED = 0, MGW_QS_INFLIGHT, MGW_QS_DONE, MGW_QS_FAILED };
+
+struct mgw_store_opts {
+	bool sync_full;     /* synchronous=FULL (default) vs NORMAL (WAL: still durable
+	                       against process crash, not against power loss) */
+	int64_t done_keep_ms; /* how long DONE/FAILED rows stay for idempotence (default 24 h) */
+};
+
+/* Open (create if missing) the store at path. On error returns MGW_E_STORE_CORRUPT (not a
+ * database / failed integrity check / wrong schema), MGW_E_IO (cannot open/create/write)
+ * with a one-line reason in errbuf. opts may be NULL. */
+int mgw_store_open(void *ctx, const char *path, const struct mgw_store_opts *opts,
+		   struct mgw_store **out, char *errbuf, size_t errlen);
+/* Flush the pending batch and close. NULL is fine. */
+void mgw_store_close(struct mgw_store *s);
+/* Flush once per loop turn from the given event_base (an event made active on the first
+ * write of a batch). */
+int mgw_store_attach(struct mgw_store *s, struct event_base *base);
+/* Commit the current batch and run its callbacks. Returns MGW_OK or MGW_E_STORE. */
+int mgw_store_flush(struct mgw_store *s);
+
+/* ---- queues ---- */
+typedef void (*mgw_store_cb)(void *arg, int rc, int64_t id);
+
+struct mgw_store_entry_in {
+	enum mgw_queue q;
+	const char *origin;    /* originator key for idempotence, e.g. "UE:ue-1" */
+	const char *msg_id;
+	const char *order_key; /* FIFO group, e.g. the originator or the destination UE */
+	const char *dest_key;  /* e.g. "UE:ue-coap-1" for downlink lookup by destination */
+	const void *blob;      /* the serialized message (opaque to the store) */
+	size_t blob_len;
+	int64_t expiry_ms;     /* 0: never */
+	int64_t next_try_ms;   /* 0: now */
+};
+
+/* Add an entry to the batch. cb(arg, rc, id) is called after the batch is committed (or
+ * failed), never from inside this call. Returns MGW_OK if the entry was added to the
+ * batch (cb will be called), else an error and cb is not called. */
+int mgw_store_enqueue(struct mgw_store *s, const struct mgw_store_entry_in *in, mgw_store_cb cb,
+		      void *arg);
+
+struct mgw_store_entry {
+	int64_t id;
+	enum mgw_queue q;
+	enum mgw_qstate state;
+	char *origin, *msg_id, *order_key, *dest_key; /* talloc children of the entry */
+	void *blob;
+	size_t blob_len;
+	int64_t created_ms, expiry_ms, next_try_ms;
+	uint32_t attempts;
+};
+
+/* Claim up to max ACCEPTED entries of queue q with next_try <= now and not expired, oldest
+ * first, honouring per-order-key FIFO; they become INFLIGHT. If dest_key is not NULL only
+ * entries for that destination. The array and entries are talloc'd under ctx. */
+int mgw_store_claim(struct mgw_store *s, void *ctx, enum mgw_queue q, const char *dest_key,
+		    int64_t now_ms, size_t max, struct mgw_store_entry ***out, size_t *n);
+int mgw_store_complete(struct mgw_store *s, int64_t id);                  /* -> DONE */
+int mgw_store_fail(struct mgw_store *s, int64_t id, const char *cause);   /* -> FAILED */
+int mgw_store_retry(struct mgw_store *s, int64_t id, int64_t next_try_ms); /* -> ACCEPTED, attempts++ */
+/* Move expired ACCEPTED entries to FAILED and return them (for delivery reports). */
+int mgw_store_expire(struct mgw_store *s, void *ctx, int64_t now_ms, size_t max,
+		     struct mgw_store_entry ***out, size_t *n);
+/* Look an entry up by (q, origin, msg_id). MGW_E_NOT_FOUND if none. */
+int mgw_store_get(struct mgw_store *s, void *ctx, enum mgw_queue q, const char *origin,
+		  const char *msg_id, struct mgw_store_entry **out);
+/* Count entries of queue q in state st (for high-water marks and tests). */
+int mgw_store_count(struct mgw_store *s, enum mgw_queue q, enum mgw_qstate st, size_t *n);
+/* Earliest next_try_ms of ACCEPTED entries in q (0 if none): for the retry timer. */
+int mgw_store_next_due(struct mgw_store *s, enum mgw_queue q, int64_t *next_ms);
+/* Delete DONE/FAILED rows older than done_keep_ms and expired kv rows. */
+int mgw_store_purge(struct mgw_store *s, int64_t now_ms);
+
+/* ---- key/value with TTL: transaction map ("txn"), replay cache ("replay"), registry ---- */
+int mgw_store_kv_put(struct mgw_store *s, const char *ns, const char *key, const void *val,
+		     size_t len, int64_t expires_ms /* 0: never */);
+/* MGW_E_NOT_FOUND when absent or expired at now_ms. *val is talloc'd under ctx, NUL-terminated. */
+int mgw_store_kv_get(struct mgw_store *s, void *ctx, const char *ns, const char *key,
+		     int64_t now_ms, void **val, size_t *len);
+int mgw_store_kv_del(struct mgw_store *s, const char *ns, const char *key);
+/* Insert key if absent (or expired): MGW_OK; if present and live: MGW_E_REPLAY. */
+int mgw_store_kv_add_unique(struct mgw_store *s, const char *ns, const char *key, int64_t now_ms,
+			    int64_t expires_ms);
+int mgw_store_kv_clear(struct mgw_store *s, const char *ns);
+typedef int (*mgw_store_kv_cb)(void *arg, const char *key, const void *val, size_t len);
+int mgw_store_kv_foreach(struct mgw_store *s, const char *ns, mgw_store_kv_cb cb, void *arg);
+
+/* Wall clock in unix milliseconds (overridable in tests). */
+int64_t mgw_now_ms(void);
+
+#endif

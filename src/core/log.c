@@ -1,0 +1,157 @@
+/* msgin5g-gw logging: categories x levels to stderr or syslog (include/mgw/log.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <sys/time.h>
+
+#include <mgw/err.h>
+#include <mgw/log.h>
+
+static const struct {
+	const char *name;
+	const char *desc;
+} cats[_MGW_LOG_CAT_COUNT] = {
+	[DCORE] = { "core", "canonical message, codec, submit path" },
+	[DSEC] = { "sec", "security: registry, binding, policy, audit" },
+	[DSTORE] = { "store", "durable store, batches, recovery" },
+	[DROUTE] = { "route", "router: adapter choice for downlink" },
+	[DFSM] = { "fsm", "state machine transitions" },
+	[DREF] = { "ref", "use counts of shared objects" },
+	[DSMPP] = { "smpp", "SMS adapter: SMPP binds and PDUs" },
+	[DCOAP] = { "coap", "CoAP adapter: DTLS sessions and requests" },
+	[DMQTT] = { "mqtt", "MQTT adapter: broker connection" },
+	[DNORTH] = { "north", "MSGin5G Server client and server (TS 29.538)" },
+	[DCFG] = { "cfg", "configuration loading" },
+	[DGW] = { "gw", "daemon: start, signals, shutdown" },
+};
+
+static const struct {
+	enum mgw_log_level l;
+	const char *name;
+	int prio;
+} levels[] = {
+	{ MGW_LOGL_DEBUG, "debug", LOG_DEBUG },
+	{ MGW_LOGL_INFO, "info", LOG_INFO },
+	{ MGW_LOGL_NOTICE, "notice", LOG_NOTICE },
+	{ MGW_LOGL_ERROR, "error", LOG_ERR },
+};
+
+static enum mgw_log_level cat_level[_MGW_LOG_CAT_COUNT] = {
+	MGW_LOGL_INFO, MGW_LOGL_INFO, MGW_LOGL_INFO, MGW_LOGL_INFO, MGW_LOGL_INFO, MGW_LOGL_INFO,
+	MGW_LOGL_INFO, MGW_LOGL_INFO, MGW_LOGL_INFO, MGW_LOGL_INFO, MGW_LOGL_INFO, MGW_LOGL_INFO,
+};
+static bool use_syslog;
+static bool timestamps = true;
+
+const char *mgw_log_cat_name(enum mgw_log_cat cat)
+{
+	return (unsigned)cat < _MGW_LOG_CAT_COUNT ? cats[cat].name : "?";
+}
+
+const char *mgw_log_cat_desc(enum mgw_log_cat cat)
+{
+	return (unsigned)cat < _MGW_LOG_CAT_COUNT ? cats[cat].desc : "?";
+}
+
+int mgw_log_cat_parse(const char *s, enum mgw_log_cat *out)
+{
+	for (int i = 0; i < _MGW_LOG_CAT_COUNT; i++)
+		if (strcasecmp(s, cats[i].name) == 0) {
+			*out = (enum mgw_log_cat)i;
+			return MGW_OK;
+		}
+	return MGW_E_INVAL;
+}
+
+int mgw_log_level_parse(const char *s, enum mgw_log_level *out)
+{
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcasecmp(s, levels[i].name) == 0) {
+			*out = levels[i].l;
+			return MGW_OK;
+		}
+	return MGW_E_INVAL;
+}
+
+const char *mgw_log_level_name(enum mgw_log_level l)
+{
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (levels[i].l == l)
+			return levels[i].name;
+	return "?";
+}
+
+static int level_prio(enum mgw_log_level l)
+{
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (levels[i].l == l)
+			return levels[i].prio;
+	return LOG_INFO;
+}
+
+void mgw_log_set_level(enum mgw_log_cat cat, enum mgw_log_level level)
+{
+	if ((unsigned)cat < _MGW_LOG_CAT_COUNT)
+		cat_level[cat] = level;
+}
+
+void mgw_log_set_all(enum mgw_log_level level)
+{
+	for (int i = 0; i < _MGW_LOG_CAT_COUNT; i++)
+		cat_level[i] = level;
+}
+
+bool mgw_log_enabled(enum mgw_log_cat cat, enum mgw_log_level level)
+{
+	return (unsigned)cat < _MGW_LOG_CAT_COUNT && level >= cat_level[cat];
+}
+
+void mgw_log_use_syslog(bool on)
+{
+	use_syslog = on;
+	if (on)
+		openlog("msgin5g-gw", LOG_PID, LOG_DAEMON);
+}
+
+void mgw_log_set_timestamps(bool on)
+{
+	timestamps = on;
+}
+
+void mgw_logp(enum mgw_log_cat cat, enum mgw_log_level level, const char *file, int line,
+	      const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	(void)file;
+	(void)line;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* one record is one line: fold any newline a caller let through */
+	for (char *p = text; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+
+	if (use_syslog) {
+		syslog(level_prio(level), "%s %s", mgw_log_cat_name(cat), text);
+		return;
+	}
+	if (timestamps) {
+		struct timeval tv;
+		struct tm tm;
+		char ts[32];
+
+		gettimeofday(&tv, NULL);
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03dZ %s %s %s\n", ts, (int)(tv.tv_usec / 1000),
+			mgw_log_level_name(level), mgw_log_cat_name(cat), text);
+	} else {
+		fprintf(stderr, "%s %s %s\n", mgw_log_level_name(level), mgw_log_cat_name(cat), text);
+	}
+}
