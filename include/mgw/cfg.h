@@ -71,7 +71,10 @@ struct mgw_cfg_schema {
 	const struct mgw_cfg_item *items; /* terminated by an item with key == NULL */
 	size_t size;                      /* sizeof the struct the items fill */
 	/* Optional second pass over a filled struct. Return 0 or fill err (use
-	 * mgw_cfg_errf with the item's key path) and return -1. */
+	 * mgw_cfg_errf with the item's key path) and return -1. path is the section's own
+	 * key path: "" for the top level, "north.listen", "sms.smsc[0]" (list indexes are
+	 * 0-based), "[3]" for an element of mgw_cfg_load_list. Runs bottom-up, after the
+	 * whole typed pass. */
 	int (*check)(void *obj, const char *path, struct mgw_cfg_err *err);
 };
 
@@ -106,7 +109,10 @@ int mgw_cfg_load_list_buf(void *ctx, const char *name, const char *buf, size_t l
 void mgw_cfg_dump(FILE *f, const struct mgw_cfg_schema *schema, const void *obj);
 
 /* For check() functions: format err->msg as "FILE:LINE:COL: path: ..." using the position
- * recorded for that key path during loading (or just "FILE: path: ..." if unknown). */
+ * recorded for that key path during loading (or just "FILE: path: ..." if unknown).
+ * A path that was not written in the file (defaulted or absent) gets the position of its
+ * nearest recorded ancestor. Positions are known only while check() runs; called
+ * elsewhere it writes "path: ...". */
 void mgw_cfg_errf(struct mgw_cfg_err *err, const void *obj, const char *path, const char *fmt,
 		  ...) __attribute__((format(printf, 4, 5)));
 
