@@ -117,8 +117,10 @@ int mgw_security_reload(struct mgw_security *sec, const struct mgw_policy *pol,
 const struct mgw_registry *mgw_security_registry(const struct mgw_security *sec);
 
 /* Uplink: bind id to its UE Service ID, set m->ori to it (or reject a spoof per policy),
- * check the destination against the allow-list and address-type table, the payload size,
- * and the (origin, msgId) replay window. Writes one audit record. */
+ * check the destination against the allow-list and address-type table and the payload
+ * size. Writes one audit record. A repeated (origin, msgId) is not refused here: it is an
+ * idempotent retry, answered as success and stored once by the store (replay refusal of
+ * protected content belongs to the protection layers). */
 int mgw_security_inbound(struct mgw_security *sec, struct mgw_msg *m,
 			 const struct mgw_identity *id, struct mgw_verdict *v);
 /* Downlink: caller must be the M5S; the destination must be a registered UE; *dev is the

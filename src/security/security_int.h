@@ -1,0 +1,66 @@
+/* msgin5g-gw security: declarations private to src/security/ (registry.c, policy.c,
+ * security.c). Nothing outside this folder includes this file. */
+#ifndef MGW_SECURITY_INT_H
+#define MGW_SECURITY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mgw/addr.h>
+#include <mgw/msg.h>
+#include <mgw/security.h>
+
+/* One allow-list entry: "TYPE:addr" (exact) or "TYPE:*" (any address of that type). */
+struct sec_allow {
+	enum mgw_addr_type type;
+	bool any;
+	char *addr; /* talloc'd; NULL when any */
+};
+
+struct sec_allow_list {
+	size_t n;
+	struct sec_allow *v;
+};
+
+/* A registered device. Immutable once the registry is built; valid until the registry that
+ * holds it is freed (mgw_security_reload() frees the old one). */
+struct mgw_device {
+	char *ue;
+	char *psk_identity;
+	uint8_t *psk; /* wiped by a talloc destructor; never logged */
+	size_t psk_len;
+	char *cert_fp; /* "sha256:" + 64 lowercase hex (certificate DER) */
+	char *rpk_fp;  /* "sha256:" + 64 lowercase hex (SubjectPublicKeyInfo DER) */
+	char *msisdn;  /* digits only */
+	char *mqtt_user;
+	bool has_allow; /* the entry had "allow:" (possibly empty: nothing allowed) */
+	struct sec_allow_list allow;
+};
+
+/* ---- policy.c ---- */
+
+/* Parse "TYPE:addr" / "TYPE:*". TYPE must be one of UE AS GROUP BC TOPIC; addr non-empty,
+ * at most MGW_ID_MAX bytes. On success *type, *addr (pointing into s) and *any are set.
+ * On error why (if not NULL) gets a one-line reason and MGW_E_MALFORMED is returned. */
+int sec_allow_parse(const char *s, enum mgw_addr_type *type, const char **addr, bool *any,
+		    char *why, size_t whylen);
+/* Build a list under ctx from strings (each must parse). */
+int sec_allow_list_build(void *ctx, char *const *v, size_t n, struct sec_allow_list *out);
+bool sec_allow_match(const struct sec_allow_list *l, const struct mgw_addr *dest);
+
+/* The destination check: the static (direction, ingress, addrType) table, then the allow
+ * list. allow NULL means "no list": the table's defaults apply (UE and AS open).
+ * Returns MGW_OK, or MGW_E_POLICY with *cause ("POLICY_ADDR_TYPE" / "POLICY_DEST") and a
+ * one-line detail. */
+int sec_policy_dest(enum mgw_dir dir, enum mgw_ingress in, const struct mgw_addr *dest,
+		    const struct sec_allow_list *allow, const char **cause, char *detail,
+		    size_t detail_len);
+
+/* ---- registry.c ---- */
+
+/* Normalise a credential value of kind into out (fingerprints: "sha256:" + lowercase hex
+ * without colons; MSISDN: digits without "+"). MGW_E_MALFORMED if it is not well formed. */
+int sec_cred_normalise(enum mgw_cred kind, const char *in, char *out, size_t outlen);
+
+#endif
