@@ -30,9 +30,15 @@ struct mgw_addr {
 enum mgw_addr_type mgw_addr_type_parse(const char *s);
 const char *mgw_addr_type_name(enum mgw_addr_type t); /* "UE" ...; "" for NONE/OTHER */
 
-/* Build an address; MGW_E_TOO_BIG if addr is longer than MGW_ID_MAX, MGW_E_INVAL if empty. */
+/* Build an address; MGW_E_TOO_BIG if addr is longer than MGW_ID_MAX, MGW_E_INVAL if empty
+ * or t is NONE/OTHER (extension types come through mgw_addr_set_wire()). */
 int mgw_addr_set(struct mgw_addr *a, enum mgw_addr_type t, const char *addr);
-/* Parse "TYPE:addr" (the registry's allow-list form). */
+/* Build an address from the wire strings of TS 29.538 Address (addrType, addr): an unknown
+ * non-empty type is kept as MGW_ADDR_OTHER with type_name. MGW_E_INVAL if either is empty,
+ * MGW_E_TOO_BIG if type does not fit type_name or addr is longer than MGW_ID_MAX. */
+int mgw_addr_set_wire(struct mgw_addr *a, const char *type, const char *addr);
+/* Parse "TYPE:addr" (the registry's allow-list form), split at the first ':'.
+ * MGW_E_MALFORMED without ':', otherwise as mgw_addr_set_wire(). */
 int mgw_addr_parse(struct mgw_addr *a, const char *s);
 /* Format "TYPE:addr" into buf; returns buf. */
 char *mgw_addr_fmt(const struct mgw_addr *a, char *buf, size_t n);

@@ -3,8 +3,8 @@
  * Uplink: mgw_core_submit(msg, identity) -> security inbound (bind, policy, audit)
  * -> store (queue NORTH) -> callback with the verdict once durable (or refused).
  * Downlink: mgw_core_accept_downlink(msg, caller) -> security outbound -> store (queue
- * SOUTH) -> callback once durable; mgw_core_kick_south() then hands due entries to the
- * adapter the router picks.
+ * SOUTH) -> callback once durable. Entries leave the queues through the north client
+ * (NORTH) and the downlink dispatcher (SOUTH).
  */
 #ifndef MGW_CORE_H
 #define MGW_CORE_H
@@ -16,7 +16,10 @@
 
 struct mgw_store;
 
+struct event_base;
+
 struct mgw_core_cfg {
+	struct event_base *base;      /* the loop: callbacks are deferred onto it */
 	int64_t downlink_validity_ms; /* store-and-forward validity for L3G/N3G deliveries */
 	size_t high_water;            /* queued entries above which submits get MGW_E_FULL */
 };
@@ -28,8 +31,9 @@ int mgw_core_alloc(void *ctx, const struct mgw_core_cfg *cfg, struct mgw_securit
 void mgw_core_free(struct mgw_core *c);
 
 /* cb(arg, rc, verdict): rc MGW_OK (durable), MGW_E_DUPLICATE (already durable: acknowledge
- * the peer as success), or the reject reason with verdict->cause. Called once, never from
- * inside mgw_core_submit() itself. Ownership of msg passes to the core. */
+ * the peer as success), or the reject reason with verdict->cause. Ownership of msg passes
+ * to the core. Returns MGW_OK when cb will be called (once, never from inside the call
+ * itself), or an error when it will not (msg is freed then). */
 typedef void (*mgw_core_cb)(void *arg, int rc, const struct mgw_verdict *v);
 int mgw_core_submit(struct mgw_core *c, struct mgw_msg *msg, const struct mgw_identity *id,
 		    mgw_core_cb cb, void *arg);

@@ -102,6 +102,7 @@ enum mgw_deliv_st mgw_deliv_st_parse(const char *s);
 const char *mgw_deliv_st_name(enum mgw_deliv_st s);  /* NULL for NONE/OTHER */
 const char *mgw_ingress_name(enum mgw_ingress i);
 const char *mgw_dir_name(enum mgw_dir d);            /* "uplink" / "downlink" */
+const char *mgw_prot_name(enum mgw_prot p);          /* "none", "jws", "jwe", "cose" */
 
 /* MessageDeliveryAck (the M5S's 200 answer). */
 struct mgw_ack {

@@ -1,1 +1,140 @@
-/* placeholder: being written */
+/* msgin5g-gw daemon: the top-level configuration schema (interfaces.md 2). Each module
+ * owns its section's schema; this table only assembles them. */
+#include <stddef.h>
+#include <string.h>
+#include <talloc.h>
+
+#include <mgw/cfg.h>
+#include <mgw/log.h>
+
+#include "gw_cfg.h"
+
+#define OFF(type, member) offsetof(struct type, member)
+
+static const char *const levels[] = { "inherit", "debug", "info", "notice", "error", NULL };
+
+#define CAT_ITEM(c, name)                                                                  \
+	{ name, MGW_CFG_ENUM, OFF(gw_log_cfg, cat[c]), 0, 0, 0, "inherit",                  \
+	  "level of the '" name "' category (inherit: log.level)", NULL, levels }
+
+static const struct mgw_cfg_item log_items[] = {
+	{ "level", MGW_CFG_ENUM, OFF(gw_log_cfg, level), 0, 0, 0, "info",
+	  "debug|info|notice|error, for every category", NULL, levels },
+	{ "syslog", MGW_CFG_BOOL, OFF(gw_log_cfg, syslog), 0, 0, 0, "false",
+	  "log to syslog (always on with -d)" },
+	CAT_ITEM(DCORE, "core"),   CAT_ITEM(DSEC, "sec"),     CAT_ITEM(DSTORE, "store"),
+	CAT_ITEM(DROUTE, "route"), CAT_ITEM(DFSM, "fsm"),     CAT_ITEM(DREF, "ref"),
+	CAT_ITEM(DSMPP, "smpp"),   CAT_ITEM(DCOAP, "coap"),   CAT_ITEM(DMQTT, "mqtt"),
+	CAT_ITEM(DNORTH, "north"), CAT_ITEM(DCFG, "cfg"),     CAT_ITEM(DGW, "gw"),
+	{ NULL },
+};
+
+static int log_check(void *obj, const char *path, struct mgw_cfg_err *err)
+{
+	struct gw_log_cfg *l = obj;
+	char sub[64];
+
+	if (l->level == GW_LVL_INHERIT) {
+		snprintf(sub, sizeof(sub), "%s.level", path);
+		mgw_cfg_errf(err, obj, sub, "'inherit' is only for categories");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct mgw_cfg_schema log_schema = {
+	"log", log_items, sizeof(struct gw_log_cfg), log_check,
+};
+
+static const char *const syncs[] = { "full", "normal", NULL };
+
+static const struct mgw_cfg_item queue_items[] = {
+	{ "downlink_validity", MGW_CFG_DURATION, OFF(gw_queue_cfg, downlink_validity_ms), 0, 1000,
+	  30LL * 86400 * 1000, "24h",
+	  "how long a delivery for a device waits for it (L3G/N3G bodies carry no expiry)" },
+	{ "high_water", MGW_CFG_INT, OFF(gw_queue_cfg, high_water), 0, 1, 100000000, "100000",
+	  "queued messages above which new ones are refused (429/503, 5.03, SMPP throttle)" },
+	{ "sync", MGW_CFG_ENUM, OFF(gw_queue_cfg, sync), 0, 0, 0, "full",
+	  "full: fsync every batch; normal: WAL without fsync per batch (survives a crash of the "
+	  "process, not a power cut)",
+	  NULL, syncs },
+	{ NULL },
+};
+
+static const struct mgw_cfg_schema queue_schema = {
+	"queue", queue_items, sizeof(struct gw_queue_cfg), NULL,
+};
+
+static const struct mgw_cfg_item top_items[] = {
+	{ "store", MGW_CFG_PATH, OFF(gw_cfg, store), MGW_CFG_F_REQUIRED | MGW_CFG_F_NEWFILE, 0, 0,
+	  NULL, "SQLite database: durable queue, transactions, registry copy, replay cache" },
+	{ "devices", MGW_CFG_PATH, OFF(gw_cfg, devices), MGW_CFG_F_REQUIRED | MGW_CFG_F_READABLE,
+	  0, 0, NULL, "device registry (interfaces.md 3), loaded at start and on SIGHUP" },
+	{ "audit", MGW_CFG_PATH, OFF(gw_cfg, audit), MGW_CFG_F_REQUIRED | MGW_CFG_F_NEWFILE, 0, 0,
+	  NULL, "audit log: one JSON object per security decision" },
+	{ "pidfile", MGW_CFG_PATH, OFF(gw_cfg, pidfile), MGW_CFG_F_NEWFILE, 0, 0, NULL,
+	  "write the daemon's PID here" },
+	{ "log", MGW_CFG_SECTION, OFF(gw_cfg, log), 0, 0, 0, NULL, "logging", &log_schema },
+	{ "queue", MGW_CFG_SECTION, OFF(gw_cfg, queue), 0, 0, 0, NULL, "queues and the store",
+	  &queue_schema },
+	{ "policy", MGW_CFG_SECTION, OFF(gw_cfg, policy), 0, 0, 0, NULL,
+	  "security policy for device traffic", &mgw_policy_schema },
+	{ "north", MGW_CFG_SECTION, OFF(gw_cfg, north), 0, 0, 0, NULL,
+	  "the MSGin5G side (TS 29.538)", &mgw_north_schema },
+	{ NULL },
+};
+
+const struct mgw_cfg_schema gw_cfg_schema = {
+	"msgin5g-gw", top_items, sizeof(struct gw_cfg), NULL,
+};
+
+/* sections whose defaults matter even when the section is absent */
+static int fill_default(void *ctx, const struct mgw_cfg_schema *s, void **slot,
+			struct mgw_cfg_err *err)
+{
+	void *obj;
+
+	if (*slot)
+		return 0;
+	if (!(obj = talloc_zero_size(ctx, s->size)))
+		return -1;
+	if (mgw_cfg_load_buf(ctx, "(defaults)", "{}", 2, s, obj, err) != 0)
+		return -1;
+	*slot = obj;
+	return 0;
+}
+
+int gw_cfg_load(void *ctx, const char *file, struct gw_cfg **out, struct mgw_cfg_err *err)
+{
+	struct gw_cfg *c = talloc_zero(ctx, struct gw_cfg);
+
+	if (!c) {
+		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", file);
+		return -1;
+	}
+	if (mgw_cfg_load(c, file, &gw_cfg_schema, c, err) != 0)
+		goto fail;
+	if (fill_default(c, &log_schema, (void **)&c->log, err) != 0 ||
+	    fill_default(c, &queue_schema, (void **)&c->queue, err) != 0 ||
+	    fill_default(c, &mgw_policy_schema, (void **)&c->policy, err) != 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	talloc_free(c);
+	return -1;
+}
+
+enum mgw_log_level gw_level_to_log(int lvl)
+{
+	switch (lvl) {
+	case GW_LVL_DEBUG:
+		return MGW_LOGL_DEBUG;
+	case GW_LVL_NOTICE:
+		return MGW_LOGL_NOTICE;
+	case GW_LVL_ERROR:
+		return MGW_LOGL_ERROR;
+	default:
+		return MGW_LOGL_INFO;
+	}
+}

@@ -1,1 +1,44 @@
-/* placeholder: being written */
+/* msgin5g-gw daemon: the top-level configuration (interfaces.md 2). */
+#ifndef GW_CFG_H
+#define GW_CFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <mgw/cfg.h>
+#include <mgw/log.h>
+#include <mgw/north.h>
+#include <mgw/security.h>
+
+enum gw_level { GW_LVL_INHERIT = 0, GW_LVL_DEBUG, GW_LVL_INFO, GW_LVL_NOTICE, GW_LVL_ERROR };
+
+struct gw_log_cfg {
+	int level;                   /* enum gw_level, never INHERIT */
+	bool syslog;
+	int cat[_MGW_LOG_CAT_COUNT]; /* per category, INHERIT = level */
+};
+
+struct gw_queue_cfg {
+	int64_t downlink_validity_ms;
+	int64_t high_water;
+	int sync; /* 0 full, 1 normal */
+};
+
+struct gw_cfg {
+	char *store;
+	char *devices;
+	char *audit;
+	char *pidfile;
+	struct gw_log_cfg *log;
+	struct gw_queue_cfg *queue;
+	struct mgw_policy *policy;
+	struct mgw_north_cfg *north;
+};
+
+extern const struct mgw_cfg_schema gw_cfg_schema;
+
+/* Load and check FILE; absent sections with defaults (log, queue, policy) are filled in.
+ * Returns 0 or -1 with a one-line err->msg. */
+int gw_cfg_load(void *ctx, const char *file, struct gw_cfg **out, struct mgw_cfg_err *err);
+enum mgw_log_level gw_level_to_log(int lvl);
+
+#endif

@@ -1,1 +1,369 @@
-int main(void){return 0;}
+/* msgin5g-gw: the daemon. Only wiring: config, the one event loop, signals, and the
+ * modules (store, security, core, router, adapters, north) plugged together. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+#include <talloc.h>
+
+#include <mgw/adapter.h>
+#include <mgw/cfg.h>
+#include <mgw/core.h>
+#include <mgw/err.h>
+#include <mgw/log.h>
+#include <mgw/router.h>
+#include <mgw/security.h>
+#include <mgw/store.h>
+
+#include "config.h"
+#include "gw_cfg.h"
+
+/* The southbound adapters of this build (SMS, CoAP, MQTT join here as they land): a new
+ * protocol is one folder under src/adapter/ and one entry in this array. */
+static const struct mgw_adapter_ops *const adapters[] = {
+	NULL,
+};
+
+struct gw {
+	void *root;
+	const char *cfg_file;
+	struct gw_cfg *cfg;
+	struct event_base *base;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1;
+	struct mgw_store *store;
+	struct mgw_audit *audit;
+	struct mgw_security *sec;
+	struct mgw_router *router;
+	struct mgw_core *core;
+	void *adapter_state[sizeof(adapters) / sizeof(adapters[0])];
+	int exit_code;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: msgin5g-gw -c FILE [-d] [-t] [-T]\n"
+		"       msgin5g-gw -V\n"
+		"  -c FILE  configuration file (YAML)\n"
+		"  -d       daemonize (log to syslog)\n"
+		"  -t       check the configuration and exit (0 good, 1 bad)\n"
+		"  -T       print the effective configuration, defaults included, and exit\n"
+		"  -V       print the version and exit\n"
+		"  -h       this help\n");
+}
+
+static void apply_log(const struct gw_log_cfg *l)
+{
+	mgw_log_set_all(gw_level_to_log(l->level));
+	for (int c = 0; c < _MGW_LOG_CAT_COUNT; c++)
+		if (l->cat[c] != GW_LVL_INHERIT)
+			mgw_log_set_level((enum mgw_log_cat)c, gw_level_to_log(l->cat[c]));
+}
+
+static void on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct gw *gw = arg;
+
+	(void)what;
+	LOGP(DGW, MGW_LOGL_NOTICE, "signal %d: stopping", (int)sig);
+	event_base_loopexit(gw->base, NULL);
+}
+
+/* SIGHUP: re-read the configuration for the registry and the policy; on any error keep
+ * what runs and say why. */
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct gw *gw = arg;
+	struct mgw_cfg_err err = { { 0 } };
+	struct gw_cfg *cfg = NULL;
+	struct mgw_registry *reg = NULL;
+	int rc;
+
+	(void)sig;
+	(void)what;
+	LOGP(DGW, MGW_LOGL_NOTICE, "SIGHUP: reloading registry and policy from %s", gw->cfg_file);
+	if (gw_cfg_load(gw->root, gw->cfg_file, &cfg, &err) != 0) {
+		LOGP(DGW, MGW_LOGL_ERROR, "reload refused, keeping the running config: %s", err.msg);
+		return;
+	}
+	if (mgw_registry_load(cfg, cfg->devices, &reg, &err) != MGW_OK) {
+		LOGP(DGW, MGW_LOGL_ERROR, "reload refused, keeping the running registry: %s", err.msg);
+		talloc_free(cfg);
+		return;
+	}
+	if ((rc = mgw_security_reload(gw->sec, cfg->policy, reg)) != MGW_OK) {
+		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "reload refused");
+		talloc_free(cfg);
+		return;
+	}
+	if ((rc = mgw_registry_save(mgw_security_registry(gw->sec), gw->store)) != MGW_OK)
+		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "registry copy not saved to the store");
+	if (mgw_audit_reopen(gw->audit) != MGW_OK)
+		LOGP(DGW, MGW_LOGL_ERROR, "audit log %s could not be reopened", cfg->audit);
+	apply_log(cfg->log);
+	/* the policy lives in the new cfg: keep it, drop the old one */
+	talloc_free(gw->cfg);
+	gw->cfg = cfg;
+	LOGP(DGW, MGW_LOGL_NOTICE, "reloaded: %zu devices", mgw_registry_count(mgw_security_registry(gw->sec)));
+}
+
+static void on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	struct gw *gw = arg;
+
+	(void)sig;
+	(void)what;
+	talloc_report_full(gw->root, stderr);
+}
+
+static int write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return MGW_E_IO;
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		return MGW_E_IO;
+	}
+	close(fd);
+	return MGW_OK;
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return MGW_E_IO;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return MGW_E_IO;
+	pid = fork();
+	if (pid < 0)
+		return MGW_E_IO;
+	if (pid > 0)
+		_exit(0);
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return MGW_OK;
+}
+
+static struct event *add_signal(struct gw *gw, int sig, event_callback_fn fn)
+{
+	struct event *ev = evsignal_new(gw->base, sig, fn, gw);
+
+	if (ev && evsignal_add(ev, NULL) != 0) {
+		event_free(ev);
+		ev = NULL;
+	}
+	return ev;
+}
+
+/* Open everything; returns an exit code (0 = running). Logs the cause once. */
+static int gw_start(struct gw *gw)
+{
+	struct mgw_registry *reg = NULL;
+	struct mgw_cfg_err err = { { 0 } };
+	struct mgw_store_opts sopts = { 0 };
+	struct mgw_core_cfg ccfg = { 0 };
+	char why[512] = "";
+	int rc;
+
+	if (!(gw->base = event_base_new())) {
+		LOGP(DGW, MGW_LOGL_ERROR, "cannot create the event loop");
+		return 2;
+	}
+	if (!(gw->ev_term = add_signal(gw, SIGTERM, on_term)) ||
+	    !(gw->ev_int = add_signal(gw, SIGINT, on_term)) ||
+	    !(gw->ev_hup = add_signal(gw, SIGHUP, on_hup)) ||
+	    !(gw->ev_usr1 = add_signal(gw, SIGUSR1, on_usr1))) {
+		LOGP(DGW, MGW_LOGL_ERROR, "cannot install signal handlers");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	if (mgw_registry_load(gw->root, gw->cfg->devices, &reg, &err) != MGW_OK) {
+		fprintf(stderr, "msgin5g-gw: %s\n", err.msg);
+		return 1;
+	}
+	sopts.sync_full = gw->cfg->queue->sync == 0;
+	sopts.done_keep_ms = 24LL * 3600 * 1000;
+	if ((rc = mgw_store_open(gw->root, gw->cfg->store, &sopts, &gw->store, why, sizeof(why))) !=
+	    MGW_OK) {
+		LOGP(DGW, MGW_LOGL_ERROR, "store: %s", why);
+		fprintf(stderr, "msgin5g-gw: store: %s\n", why);
+		return 2;
+	}
+	if ((rc = mgw_store_attach(gw->store, gw->base)) != MGW_OK) {
+		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "store: cannot attach to the loop");
+		return 2;
+	}
+	if ((rc = mgw_audit_open(gw->root, gw->cfg->audit, &gw->audit, why, sizeof(why))) != MGW_OK) {
+		LOGP(DGW, MGW_LOGL_ERROR, "audit: %s", why);
+		fprintf(stderr, "msgin5g-gw: audit: %s\n", why);
+		return 2;
+	}
+	if ((rc = mgw_security_alloc(gw->root, gw->cfg->policy, reg, gw->audit, gw->store,
+				     &gw->sec)) != MGW_OK) {
+		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "security");
+		return 2;
+	}
+	if ((rc = mgw_registry_save(mgw_security_registry(gw->sec), gw->store)) != MGW_OK) {
+		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "registry copy not saved to the store");
+		return 2;
+	}
+	if ((rc = mgw_router_alloc(gw->root, &gw->router)) != MGW_OK)
+		return 2;
+	ccfg.base = gw->base;
+	ccfg.downlink_validity_ms = gw->cfg->queue->downlink_validity_ms;
+	ccfg.high_water = (size_t)gw->cfg->queue->high_water;
+	if ((rc = mgw_core_alloc(gw->root, &ccfg, gw->sec, gw->store, gw->router, &gw->core)) !=
+	    MGW_OK) {
+		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "core");
+		return 2;
+	}
+	LOGP(DGW, MGW_LOGL_NOTICE, "ready: %zu devices, store %s, audit %s",
+	     mgw_registry_count(mgw_security_registry(gw->sec)), gw->cfg->store, gw->cfg->audit);
+	return 0;
+}
+
+static void gw_stop(struct gw *gw)
+{
+	if (gw->store) {
+		int rc = mgw_store_flush(gw->store);
+
+		if (rc != MGW_OK)
+			LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "final store flush failed");
+	}
+	if (gw->ev_term)
+		event_free(gw->ev_term);
+	if (gw->ev_int)
+		event_free(gw->ev_int);
+	if (gw->ev_hup)
+		event_free(gw->ev_hup);
+	if (gw->ev_usr1)
+		event_free(gw->ev_usr1);
+	gw->ev_term = gw->ev_int = gw->ev_hup = gw->ev_usr1 = NULL;
+	/* free the modules (their destructors close files and the database) before the loop */
+	talloc_free(gw->root);
+	gw->root = NULL;
+	if (gw->base)
+		event_base_free(gw->base);
+	gw->base = NULL;
+	libevent_global_shutdown();
+}
+
+int main(int argc, char **argv)
+{
+	struct gw gw = { 0 };
+	struct mgw_cfg_err err = { { 0 } };
+	bool check_only = false, dump = false, detach = false;
+	int opt, code;
+
+	while ((opt = getopt(argc, argv, "c:dtTVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			gw.cfg_file = optarg;
+			break;
+		case 'd':
+			detach = true;
+			break;
+		case 't':
+			check_only = true;
+			break;
+		case 'T':
+			dump = true;
+			break;
+		case 'V':
+			printf("msgin5g-gw %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "msgin5g-gw: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 1;
+	}
+	if (!gw.cfg_file) {
+		fprintf(stderr, "msgin5g-gw: -c FILE is required\n");
+		usage(stderr);
+		return 1;
+	}
+	gw.root = talloc_named_const(NULL, 0, "msgin5g-gw");
+	if (!gw.root)
+		return 2;
+	if (gw_cfg_load(gw.root, gw.cfg_file, &gw.cfg, &err) != 0) {
+		fprintf(stderr, "msgin5g-gw: %s\n", err.msg);
+		talloc_free(gw.root);
+		return 1;
+	}
+	if (dump) {
+		mgw_cfg_dump(stdout, &gw_cfg_schema, gw.cfg);
+		talloc_free(gw.root);
+		return 0;
+	}
+	if (check_only) {
+		/* the registry is part of the configuration: check it too */
+		struct mgw_registry *reg = NULL;
+
+		code = 0;
+		if (mgw_registry_load(gw.root, gw.cfg->devices, &reg, &err) != MGW_OK) {
+			fprintf(stderr, "msgin5g-gw: %s\n", err.msg);
+			code = 1;
+		} else {
+			printf("msgin5g-gw: %s: configuration OK (%zu devices)\n", gw.cfg_file,
+			       mgw_registry_count(reg));
+		}
+		talloc_free(gw.root);
+		return code;
+	}
+	apply_log(gw.cfg->log);
+	if (detach) {
+		if (daemonize() != MGW_OK) {
+			fprintf(stderr, "msgin5g-gw: cannot daemonize: %s\n", strerror(errno));
+			talloc_free(gw.root);
+			return 2;
+		}
+		mgw_log_use_syslog(true);
+	} else if (gw.cfg->log->syslog) {
+		mgw_log_use_syslog(true);
+	}
+	if (gw.cfg->pidfile && write_pidfile(gw.cfg->pidfile) != MGW_OK) {
+		LOGP(DGW, MGW_LOGL_ERROR, "cannot write pidfile %s: %s", gw.cfg->pidfile,
+		     strerror(errno));
+		gw_stop(&gw);
+		return 2;
+	}
+	code = gw_start(&gw);
+	if (code == 0) {
+		event_base_dispatch(gw.base);
+		LOGP(DGW, MGW_LOGL_NOTICE, "stopped");
+	}
+	if (gw.cfg && gw.cfg->pidfile && code == 0)
+		unlink(gw.cfg->pidfile);
+	gw_stop(&gw);
+	return code;
+}

@@ -1,0 +1,153 @@
+/* msgin5g-gw north: the "north:" configuration section (interfaces.md 2). */
+#include <stddef.h>
+#include <string.h>
+
+#include <mgw/cfg.h>
+#include <mgw/north.h>
+
+#define OFF(type, member) offsetof(struct type, member)
+
+static const struct mgw_cfg_item tls_items[] = {
+	{ "ca", MGW_CFG_PATH, OFF(mgw_north_tls, ca), MGW_CFG_F_READABLE, 0, 0, NULL,
+	  "CA certificates (PEM) that verify the peer" },
+	{ "cert", MGW_CFG_PATH, OFF(mgw_north_tls, cert), MGW_CFG_F_READABLE, 0, 0, NULL,
+	  "the gateway's certificate chain (PEM)" },
+	{ "key", MGW_CFG_PATH, OFF(mgw_north_tls, key), MGW_CFG_F_READABLE, 0, 0, NULL,
+	  "the gateway's private key (PEM)" },
+	{ "client_ca", MGW_CFG_PATH, OFF(mgw_north_tls, client_ca), MGW_CFG_F_READABLE, 0, 0, NULL,
+	  "server: require M5S client certificates signed by this CA" },
+	{ NULL },
+};
+
+static int tls_check(void *obj, const char *path, struct mgw_cfg_err *err)
+{
+	struct mgw_north_tls *t = obj;
+
+	if (!t->cert != !t->key) {
+		mgw_cfg_errf(err, obj, path, "cert and key must be given together");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct mgw_cfg_schema tls_schema = {
+	"tls", tls_items, sizeof(struct mgw_north_tls), tls_check,
+};
+
+static const struct mgw_cfg_item oauth2_items[] = {
+	{ "token_url", MGW_CFG_STR, OFF(mgw_north_oauth2, token_url), MGW_CFG_F_REQUIRED, 0, 1024,
+	  NULL, "TS 29.510 access token endpoint (https)" },
+	{ "client_id", MGW_CFG_STR, OFF(mgw_north_oauth2, client_id), MGW_CFG_F_REQUIRED, 0, 256,
+	  NULL, "OAuth2 client id (the gateway's NF instance id)" },
+	{ "client_secret", MGW_CFG_STR, OFF(mgw_north_oauth2, client_secret),
+	  MGW_CFG_F_REQUIRED | MGW_CFG_F_SECRET, 0, 1024, NULL, "OAuth2 client secret" },
+	{ "scope", MGW_CFG_STR, OFF(mgw_north_oauth2, scope), 0, 0, 256, "msgs-msgdelivery",
+	  "requested scope" },
+	{ NULL },
+};
+
+static const struct mgw_cfg_schema oauth2_schema = {
+	"oauth2", oauth2_items, sizeof(struct mgw_north_oauth2), NULL,
+};
+
+static const struct mgw_cfg_item m5s_items[] = {
+	{ "api_root", MGW_CFG_STR, OFF(mgw_north_m5s, api_root), MGW_CFG_F_REQUIRED, 0, 1024, NULL,
+	  "apiRoot of the MSGin5G Server (TS 29.501 4.4), e.g. https://m5s.example:443" },
+	{ "tls", MGW_CFG_SECTION, OFF(mgw_north_m5s, tls), 0, 0, 0, NULL,
+	  "TLS to the M5S: ca verifies it; cert+key for mutual TLS", &tls_schema },
+	{ "oauth2", MGW_CFG_SECTION, OFF(mgw_north_m5s, oauth2), 0, 0, 0, NULL,
+	  "optional OAuth2 client credentials (never sent without TLS)", &oauth2_schema },
+	{ "insecure", MGW_CFG_BOOL, OFF(mgw_north_m5s, insecure), 0, 0, 0, "false",
+	  "allow plain http:// to the M5S (labs only)" },
+	{ "http2", MGW_CFG_BOOL, OFF(mgw_north_m5s, http2), 0, 0, 0, "true",
+	  "use HTTP/2 (ALPN h2; h2c prior knowledge when insecure)" },
+	{ "timeout", MGW_CFG_DURATION, OFF(mgw_north_m5s, timeout_ms), 0, 100, 300000, "10s",
+	  "per-request timeout" },
+	{ "max_inflight", MGW_CFG_INT, OFF(mgw_north_m5s, max_inflight), 0, 1, 10000, "100",
+	  "requests in flight at once" },
+	{ "retry_min", MGW_CFG_DURATION, OFF(mgw_north_m5s, retry_min_ms), 0, 10, 3600000, "500ms",
+	  "first retry back-off" },
+	{ "retry_max", MGW_CFG_DURATION, OFF(mgw_north_m5s, retry_max_ms), 0, 10, 86400000, "5m",
+	  "longest retry back-off" },
+	{ NULL },
+};
+
+static int m5s_check(void *obj, const char *path, struct mgw_cfg_err *err)
+{
+	struct mgw_north_m5s *m = obj;
+	char sub[256];
+
+	if (strncmp(m->api_root, "https://", 8) != 0) {
+		if (strncmp(m->api_root, "http://", 7) != 0) {
+			snprintf(sub, sizeof(sub), "%s.api_root", path);
+			mgw_cfg_errf(err, obj, sub, "must start with https:// (or http:// with insecure: true)");
+			return -1;
+		}
+		if (!m->insecure) {
+			snprintf(sub, sizeof(sub), "%s.api_root", path);
+			mgw_cfg_errf(err, obj, sub, "plain http:// needs 'insecure: true'");
+			return -1;
+		}
+	}
+	if (m->oauth2 && strncmp(m->oauth2->token_url, "https://", 8) != 0 && !m->insecure) {
+		snprintf(sub, sizeof(sub), "%s.oauth2.token_url", path);
+		mgw_cfg_errf(err, obj, sub, "must be https:// (tokens are never sent without TLS)");
+		return -1;
+	}
+	if (m->retry_min_ms > m->retry_max_ms) {
+		snprintf(sub, sizeof(sub), "%s.retry_min", path);
+		mgw_cfg_errf(err, obj, sub, "is larger than retry_max");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct mgw_cfg_schema m5s_schema = {
+	"m5s", m5s_items, sizeof(struct mgw_north_m5s), m5s_check,
+};
+
+static const struct mgw_cfg_item listen_items[] = {
+	{ "addr", MGW_CFG_STR, OFF(mgw_north_listen, addr), 0, 0, 255, "127.0.0.1",
+	  "address the M5S calls (msgg-l3gdelivery, msgg-n3gdelivery)" },
+	{ "port", MGW_CFG_INT, OFF(mgw_north_listen, port), MGW_CFG_F_REQUIRED, 0, 65535, NULL,
+	  "TCP port (0: any free port, logged at start)" },
+	{ "tls", MGW_CFG_SECTION, OFF(mgw_north_listen, tls), 0, 0, 0, NULL,
+	  "TLS: cert+key; client_ca requires M5S client certificates", &tls_schema },
+	{ "insecure", MGW_CFG_BOOL, OFF(mgw_north_listen, insecure), 0, 0, 0, "false",
+	  "plain HTTP (h1 and h2c) without TLS (labs only)" },
+	{ "bearer_token", MGW_CFG_STR, OFF(mgw_north_listen, bearer_token), MGW_CFG_F_SECRET, 0,
+	  4096, NULL, "if set, callers must send 'Authorization: Bearer <token>'" },
+	{ "max_body", MGW_CFG_SIZE, OFF(mgw_north_listen, max_body), 0, 1024, 4194304, "64k",
+	  "largest request body (413 above)" },
+	{ NULL },
+};
+
+static int listen_check(void *obj, const char *path, struct mgw_cfg_err *err)
+{
+	struct mgw_north_listen *l = obj;
+	char sub[256];
+
+	if (!l->insecure && (!l->tls || !l->tls->cert)) {
+		snprintf(sub, sizeof(sub), "%s.tls", path);
+		mgw_cfg_errf(err, obj, l->tls ? sub : path,
+			     "TLS needs cert and key (or write 'insecure: true')");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct mgw_cfg_schema listen_schema = {
+	"listen", listen_items, sizeof(struct mgw_north_listen), listen_check,
+};
+
+static const struct mgw_cfg_item north_items[] = {
+	{ "m5s", MGW_CFG_SECTION, OFF(mgw_north_cfg, m5s), 0, 0, 0, NULL,
+	  "the MSGin5G Server the gateway calls (msgs-msgdelivery)", &m5s_schema },
+	{ "listen", MGW_CFG_SECTION, OFF(mgw_north_cfg, listen), 0, 0, 0, NULL,
+	  "where the M5S calls the gateway (msgg-l3gdelivery, msgg-n3gdelivery)", &listen_schema },
+	{ NULL },
+};
+
+const struct mgw_cfg_schema mgw_north_schema = {
+	"north", north_items, sizeof(struct mgw_north_cfg), NULL,
+};

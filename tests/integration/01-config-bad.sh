@@ -1,0 +1,103 @@
+#!/bin/sh
+# 01 config: every bad configuration exits 1 with ONE line naming FILE:LINE:COL and the key.
+. "$top_srcdir/tests/lib/common.sh"
+t_init
+cd "$T_DIR" || fail "cd"
+
+make_gw_config "$T_DIR"
+good=$(cat gw.yaml)
+n=0
+bad=0
+
+# case NAME EXPECTED-REGEX YAML: write YAML as c.yaml, run -t and a real start; both must
+# exit 1 with exactly one stderr line matching "msgin5g-gw: <path>:LINE:COL: <regex>"
+case_() {
+	name=$1 re=$2
+	n=$((n + 1))
+	printf '%s\n' "$3" >c.yaml
+	for mode in -t run; do
+		if [ "$mode" = run ]; then
+			"$GW" -c "$T_DIR/c.yaml" >out.txt 2>err.txt </dev/null
+		else
+			"$GW" -c "$T_DIR/c.yaml" -t >out.txt 2>err.txt </dev/null
+		fi
+		rc=$?
+		lines=$(wc -l <err.txt)
+		if [ $rc -ne 1 ] || [ "$lines" -ne 1 ] || ! grep -Eq "^msgin5g-gw: $re" err.txt; then
+			echo "not ok $n $name ($mode): rc=$rc lines=$lines, expected /$re/, got:"
+			sed 's/^/#   /' err.txt
+			bad=$((bad + 1))
+			return
+		fi
+	done
+	echo "ok $n $name: $(cat err.txt)"
+}
+
+P='[^ ]*c\.yaml:[0-9]+:[0-9]+: '
+case_ "missing required key" "${P}store: .*missing" "devices: devices.yaml
+audit: audit.jsonl"
+case_ "wrong type (mapping for a path)" "${P}store: .*expected" "store: { a: 1 }
+devices: devices.yaml
+audit: audit.jsonl"
+case_ "unknown section" "${P}smsc: .*unknown" "$good
+smsc: { host: x }"
+case_ "unreadable certificate" "${P}north\.listen\.tls\.cert: .*(cannot read|No such file)" "$good
+north:
+  listen: { port: 7443, tls: { cert: missing.pem, key: devices.yaml } }"
+case_ "port out of range" "${P}north\.listen\.port: .*range" "$good
+north:
+  listen: { port: 70000, insecure: true }"
+case_ "enum value unknown" "${P}log\.level: .*loud" "store: gw.db
+devices: devices.yaml
+audit: audit.jsonl
+log: { level: loud }"
+case_ "YAML syntax error" "${P}" "store: gw.db
+devices: [ devices.yaml
+audit: audit.jsonl"
+case_ "devices file missing" "${P}devices: .*(cannot read|No such file)" "store: gw.db
+devices: nowhere.yaml
+audit: audit.jsonl"
+case_ "boolean malformed" "${P}north\.m5s\.insecure: " "$good
+north:
+  m5s: { api_root: 'http://127.0.0.1:1', insecure: maybe }"
+case_ "plain http without insecure" "${P}north\.m5s\.api_root: .*insecure" "$good
+north:
+  m5s: { api_root: 'http://127.0.0.1:9443' }"
+case_ "duplicate key" "${P}store: .*duplicate" "$good
+store: other.db"
+case_ "listener without TLS" "${P}north\.listen(\.tls)?: .*TLS" "$good
+north:
+  listen: { port: 7443 }"
+case_ "cert without key" "${P}north\.listen\.tls: .*together" "$good
+north:
+  listen: { port: 7443, tls: { cert: devices.yaml } }"
+case_ "size out of range" "${P}policy\.max_payload: " "$good
+policy: { max_payload: 10m }"
+case_ "duration malformed" "${P}queue\.downlink_validity: " "$good
+queue: { downlink_validity: 5 parsecs }"
+case_ "store directory missing" "${P}store: .*" "store: no/such/dir/gw.db
+devices: devices.yaml
+audit: audit.jsonl"
+case_ "top level not a mapping" "${P}" "- store: gw.db"
+
+# the registry is configuration too: its errors name devices.yaml:LINE:COL and the key
+cat >dup.yaml <<'YAML'
+- ue: ue-a
+  coap: { psk_identity: same, psk: "k1" }
+- ue: ue-b
+  coap: { psk_identity: same, psk: "k2" }
+YAML
+case_ "registry: duplicate credential" "[^ ]*dup\.yaml:[0-9]+:[0-9]+: .*psk_identity" "store: gw.db
+devices: dup.yaml
+audit: audit.jsonl"
+
+# usage errors exit 1 too
+n=$((n + 1))
+"$GW" -x >/dev/null 2>&1; rc=$?
+[ $rc -eq 1 ] && echo "ok $n unknown option exits 1" || { echo "not ok $n unknown option: rc=$rc"; bad=$((bad + 1)); }
+n=$((n + 1))
+"$GW" -t >/dev/null 2>&1; rc=$?
+[ $rc -eq 1 ] && echo "ok $n missing -c exits 1" || { echo "not ok $n missing -c: rc=$rc"; bad=$((bad + 1)); }
+
+echo "# $n cases, $bad failed"
+[ $bad -eq 0 ]
