@@ -13,8 +13,7 @@
 #include <mgw/msg.h>
 #include <mgw/router.h>
 #include <mgw/security.h>
-
-struct mgw_store;
+#include <mgw/store.h>
 
 struct event_base;
 
@@ -39,6 +38,18 @@ int mgw_core_submit(struct mgw_core *c, struct mgw_msg *msg, const struct mgw_id
 		    mgw_core_cb cb, void *arg);
 int mgw_core_accept_downlink(struct mgw_core *c, struct mgw_msg *msg,
 			     const struct mgw_identity *caller, mgw_core_cb cb, void *arg);
+
+/* Called (on the loop) after new entries of queue q became durable: the consumer of that
+ * queue (the north client for NORTH) registers here, so the core never calls north. */
+typedef void (*mgw_core_notify)(void *arg);
+void mgw_core_set_notify(struct mgw_core *c, enum mgw_queue q, mgw_core_notify fn, void *arg);
+
+/* A message ended without delivery (M5S refused it, DELY_FAILED, expired): if its
+ * originator asked for a delivery status report, queue a DeliveryStatusReport
+ * (REPT_DELY_FAILED, failureCause = cause) toward it: NORTH (deliver-report) for a downlink
+ * message from an AS/UE behind the M5S, SOUTH for an uplink message from one of our
+ * devices. Reports are never answered with reports. */
+int mgw_core_report_failure(struct mgw_core *c, const struct mgw_msg *m, const char *cause);
 
 /* Serialize/deserialize a message for the store (MGW_BODY_STORED envelope). */
 int mgw_core_msg_to_blob(void *ctx, const struct mgw_msg *m, char **blob, size_t *len);

@@ -48,4 +48,42 @@ struct mgw_north_cfg {
 
 extern const struct mgw_cfg_schema mgw_north_schema;
 
+struct event_base;
+struct mgw_core;
+struct mgw_store;
+struct mgw_security;
+
+/* ---- the client to the M5S (msgs-msgdelivery) ----
+ * Drives the NORTH queue: claims due entries (per-originator FIFO is the store's), POSTs
+ * UEMessageDelivery to deliver-ue-message or DeliveryStatusReport to deliver-report, and
+ * records the answer: 200 (status absent or DELY_STORED) completes the entry; DELY_FAILED
+ * and 4xx other than 429 fail it and produce a delivery status report toward the
+ * originator when one was required (mgw_core_report_failure); 429, 503, other 5xx,
+ * timeouts and connection loss retry with exponential back-off and jitter, honouring
+ * Retry-After. At most cfg->max_inflight requests at once (h2 streams or h1 connections). */
+struct mgw_north_client;
+int mgw_north_client_start(void *ctx, struct event_base *base, const struct mgw_north_m5s *cfg,
+			   struct mgw_core *core, struct mgw_store *store,
+			   struct mgw_north_client **out, char *errbuf, size_t errlen);
+/* New entries may be due now (called through the core's notify hook). */
+void mgw_north_client_kick(struct mgw_north_client *c);
+/* Stop: in-flight requests are abandoned; their entries stay INFLIGHT in the store and go
+ * back to ACCEPTED at the next start (at-least-once; the M5S deduplicates on msgId). */
+void mgw_north_client_free(struct mgw_north_client *c);
+
+struct mgw_north_stats {
+	uint64_t sent, ok, stored, failed, retried;
+};
+void mgw_north_client_stats(const struct mgw_north_client *c, struct mgw_north_stats *st);
+
+/* ---- the server for the M5S (msgg-l3gdelivery, msgg-n3gdelivery) ----
+ * 204 once durable; 400/401/403/404/411/413/415/429/503 with ProblemDetails (see
+ * doc/interfaces.md 4). */
+struct mgw_msgg_server;
+int mgw_msgg_server_start(void *ctx, struct event_base *base, const struct mgw_north_listen *cfg,
+			  struct mgw_core *core, struct mgw_security *sec,
+			  struct mgw_msgg_server **out, char *errbuf, size_t errlen);
+int mgw_msgg_server_port(const struct mgw_msgg_server *s);
+void mgw_msgg_server_free(struct mgw_msgg_server *s);
+
 #endif
