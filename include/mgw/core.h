@@ -50,6 +50,16 @@ void mgw_core_set_notify(struct mgw_core *c, enum mgw_queue q, mgw_core_notify f
  * message from an AS/UE behind the M5S, SOUTH for an uplink message from one of our
  * devices. Reports are never answered with reports. */
 int mgw_core_report_failure(struct mgw_core *c, const struct mgw_msg *m, const char *cause);
+/* Same, for a message an adapter delivered: REPT_DELY_SUCCESS toward its originator. */
+int mgw_core_report_delivered(struct mgw_core *c, const struct mgw_msg *m);
+
+/* Downlink: hand due SOUTH entries to adapters now (also runs on a 1 s timer, which also
+ * expires undeliverable entries into REPT_DELY_FAILED reports). */
+void mgw_core_kick_south(struct mgw_core *c);
+
+/* The security instance (for audit records at boundaries the core does not see, e.g. a
+ * refused TLS handshake toward the M5S). */
+struct mgw_security *mgw_core_security(struct mgw_core *c);
 
 /* Serialize/deserialize a message for the store (MGW_BODY_STORED envelope). */
 int mgw_core_msg_to_blob(void *ctx, const struct mgw_msg *m, char **blob, size_t *len);
