@@ -11,7 +11,7 @@ rules='
 src/store           err log store
 src/security        err log addr msg cfg codec store security
 src/core            err log addr msg cfg codec store security adapter router core fsm
-src/adapter         err log addr msg cfg codec adapter core security fsm
+src/adapter         err log addr msg cfg codec adapter core security fsm adapter_testdev
 src/north           err log addr msg cfg codec core security store north fsm
 src/gw              *
 '

@@ -39,6 +39,9 @@ struct mgw_north_listen {
 	bool insecure; /* plain HTTP (h1 and h2c) */
 	char *bearer_token; /* if set: required as "Authorization: Bearer <token>" */
 	int64_t max_body;
+	struct mgw_cfg_strlist allowed_clients; /* client certificate CNs allowed (empty: any
+	                                           certificate from client_ca) */
+	int64_t retry_after_ms; /* Retry-After (rounded up to seconds) with 503 when full */
 };
 
 struct mgw_north_cfg {

@@ -1,6 +1,7 @@
 /* msgin5g-gw: the daemon. Only wiring: config, the one event loop, signals, and the
  * modules (store, security, core, router, adapters, north) plugged together. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <mgw/core.h>
 #include <mgw/err.h>
 #include <mgw/log.h>
+#include <mgw/north.h>
 #include <mgw/router.h>
 #include <mgw/security.h>
 #include <mgw/store.h>
@@ -26,14 +28,19 @@
 
 /* The southbound adapters of this build (SMS, CoAP, MQTT join here as they land): a new
  * protocol is one folder under src/adapter/ and one entry in this array. */
-static const struct mgw_adapter_ops *const adapters[] = {
-	NULL,
+static const struct {
+	const struct mgw_adapter_ops *ops;
+	size_t cfg_off; /* its section in struct gw_cfg */
+} adapters[] = {
+	{ NULL, 0 },
 };
+#define N_ADAPTERS (sizeof(adapters) / sizeof(adapters[0])) /* incl. the NULL end */
 
 struct gw {
 	void *root;
 	const char *cfg_file;
-	struct gw_cfg *cfg;
+	struct gw_cfg *cfg;        /* the startup config: modules keep pointers into it */
+	struct gw_cfg *reload_cfg; /* the last SIGHUP's config (registry, policy, log) */
 	struct event_base *base;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1;
 	struct mgw_store *store;
@@ -41,7 +48,9 @@ struct gw {
 	struct mgw_security *sec;
 	struct mgw_router *router;
 	struct mgw_core *core;
-	void *adapter_state[sizeof(adapters) / sizeof(adapters[0])];
+	struct mgw_north_client *client;
+	void *adapter_state[N_ADAPTERS];
+	bool adapter_running[N_ADAPTERS];
 	int exit_code;
 };
 
@@ -105,11 +114,12 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	if ((rc = mgw_registry_save(mgw_security_registry(gw->sec), gw->store)) != MGW_OK)
 		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "registry copy not saved to the store");
 	if (mgw_audit_reopen(gw->audit) != MGW_OK)
-		LOGP(DGW, MGW_LOGL_ERROR, "audit log %s could not be reopened", cfg->audit);
+		LOGP(DGW, MGW_LOGL_ERROR, "audit log %s could not be reopened", gw->cfg->audit);
 	apply_log(cfg->log);
-	/* the policy lives in the new cfg: keep it, drop the old one */
-	talloc_free(gw->cfg);
-	gw->cfg = cfg;
+	/* north and the adapters keep running on the startup config (their sections need a
+	 * restart); the previous reload's copy can go */
+	talloc_free(gw->reload_cfg);
+	gw->reload_cfg = cfg;
 	LOGP(DGW, MGW_LOGL_NOTICE, "reloaded: %zu devices", mgw_registry_count(mgw_security_registry(gw->sec)));
 }
 
@@ -239,6 +249,32 @@ static int gw_start(struct gw *gw)
 		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "core");
 		return 2;
 	}
+	for (size_t i = 0; adapters[i].ops; i++) {
+		const struct mgw_adapter_ops *ops = adapters[i].ops;
+		const void *acfg = *(void *const *)((const char *)gw->cfg + adapters[i].cfg_off);
+		struct mgw_adapter_env env = { gw->root, gw->base, gw->core, gw->sec };
+
+		if (!acfg)
+			continue;
+		if ((rc = ops->start(&env, acfg, &gw->adapter_state[i])) != MGW_OK) {
+			LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "adapter %s did not start", ops->name);
+			fprintf(stderr, "msgin5g-gw: %s: %s\n", ops->name, mgw_strerror(rc));
+			return 2;
+		}
+		gw->adapter_running[i] = true;
+		if ((rc = mgw_router_add(gw->router, ops, gw->adapter_state[i])) != MGW_OK)
+			return 2;
+	}
+	if (gw->cfg->north && gw->cfg->north->m5s) {
+		if ((rc = mgw_north_client_start(gw->root, gw->base, gw->cfg->north->m5s, gw->core,
+						 gw->store, &gw->client, why, sizeof(why))) != MGW_OK) {
+			LOGP(DGW, MGW_LOGL_ERROR, "north client: %s", why);
+			fprintf(stderr, "msgin5g-gw: north.m5s: %s\n", why);
+			return 2;
+		}
+	} else {
+		LOGP(DGW, MGW_LOGL_NOTICE, "north.m5s absent: uplink messages stay queued");
+	}
 	LOGP(DGW, MGW_LOGL_NOTICE, "ready: %zu devices, store %s, audit %s",
 	     mgw_registry_count(mgw_security_registry(gw->sec)), gw->cfg->store, gw->cfg->audit);
 	return 0;
@@ -246,6 +282,14 @@ static int gw_start(struct gw *gw)
 
 static void gw_stop(struct gw *gw)
 {
+	/* stop taking work first, then flush what was accepted */
+	mgw_north_client_free(gw->client);
+	gw->client = NULL;
+	for (size_t i = 0; adapters[i].ops; i++)
+		if (gw->adapter_running[i]) {
+			adapters[i].ops->stop(gw->adapter_state[i]);
+			gw->adapter_running[i] = false;
+		}
 	if (gw->store) {
 		int rc = mgw_store_flush(gw->store);
 

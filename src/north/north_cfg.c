@@ -119,6 +119,10 @@ static const struct mgw_cfg_item listen_items[] = {
 	  4096, NULL, "if set, callers must send 'Authorization: Bearer <token>'" },
 	{ "max_body", MGW_CFG_SIZE, OFF(mgw_north_listen, max_body), 0, 1024, 4194304, "64k",
 	  "largest request body (413 above)" },
+	{ "allowed_clients", MGW_CFG_STRLIST, OFF(mgw_north_listen, allowed_clients), 0, 0, 0, NULL,
+	  "client certificate CNs that may call (empty: any certificate from client_ca); others 403" },
+	{ "retry_after", MGW_CFG_DURATION, OFF(mgw_north_listen, retry_after_ms), 0, 1000, 3600000,
+	  "5s", "Retry-After sent with 503 when the queue is full" },
 	{ NULL },
 };
 
@@ -131,6 +135,11 @@ static int listen_check(void *obj, const char *path, struct mgw_cfg_err *err)
 		snprintf(sub, sizeof(sub), "%s.tls", path);
 		mgw_cfg_errf(err, obj, l->tls ? sub : path,
 			     "TLS needs cert and key (or write 'insecure: true')");
+		return -1;
+	}
+	if (l->allowed_clients.n && (!l->tls || !l->tls->client_ca)) {
+		snprintf(sub, sizeof(sub), "%s.allowed_clients", path);
+		mgw_cfg_errf(err, obj, sub, "needs tls.client_ca (client certificates)");
 		return -1;
 	}
 	return 0;
