@@ -1,1 +1,348 @@
-/* placeholder: being written */
+/* msgin5g-gw north: the server the M5S calls (TS 29.538 MSGG_L3GDelivery and
+ * MSGG_N3GDelivery): deliver-message and deliver-report, 204 once the delivery is durable.
+ * Every refusal is a ProblemDetails whose cause says why, and is audited. */
+#include <string.h>
+#include <strings.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <talloc.h>
+
+#include <mgw/codec.h>
+#include <mgw/core.h>
+#include <mgw/err.h>
+#include <mgw/log.h>
+#include <mgw/north.h>
+#include <mgw/security.h>
+
+#include "http_server.h"
+
+struct mgw_msgg_server {
+	const struct mgw_north_listen *cfg;
+	struct mgw_core *core;
+	struct mgw_security *sec;
+	struct mgw_http_server *http;
+	struct mgw_codec_limits lim;
+};
+
+/* the four operations */
+static const struct {
+	const char *path;
+	enum mgw_body body;
+} ops[] = {
+	{ "/msgg-l3gdelivery/v1/deliver-message", MGW_BODY_L3G_MESSAGE },
+	{ "/msgg-l3gdelivery/v1/deliver-report", MGW_BODY_REPORT },
+	{ "/msgg-n3gdelivery/v1/deliver-message", MGW_BODY_N3G_MESSAGE },
+	{ "/msgg-n3gdelivery/v1/deliver-report", MGW_BODY_REPORT },
+};
+
+/* The one table from mgw_err to the HTTP answer of this boundary (TS 29.500 5.2.7 causes;
+ * UE_NOT_FOUND is the project's extension for an unknown destination). */
+static const struct {
+	int rc;
+	int status;
+	const char *title;
+	const char *cause;
+} http_map[] = {
+	{ MGW_E_MALFORMED, 400, "Bad Request", "INVALID_MSG_FORMAT" },
+	{ MGW_E_MISSING, 400, "Bad Request", "MANDATORY_IE_MISSING" },
+	{ MGW_E_TYPE, 400, "Bad Request", "MANDATORY_IE_INCORRECT" },
+	{ MGW_E_INVAL, 400, "Bad Request", "INVALID_MSG_FORMAT" },
+	{ MGW_E_AUTH, 401, "Unauthorized", "UNAUTHORIZED" },
+	{ MGW_E_FORBIDDEN, 403, "Forbidden", "CLIENT_NOT_AUTHORIZED" },
+	{ MGW_E_POLICY, 403, "Forbidden", "POLICY_DENIED" },
+	{ MGW_E_UNKNOWN_UE, 404, "Not Found", "UE_NOT_FOUND" },
+	{ MGW_E_NOT_FOUND, 404, "Not Found", "RESOURCE_URI_STRUCTURE_NOT_FOUND" },
+	{ MGW_E_TOO_BIG, 413, "Payload Too Large", "INCORRECT_LENGTH" },
+	{ MGW_E_UNSUPPORTED, 415, "Unsupported Media Type", "UNSUPPORTED_MEDIA_TYPE" },
+	{ MGW_E_FULL, 503, "Service Unavailable", "NF_CONGESTION" },
+	{ MGW_E_STORE, 500, "Internal Server Error", "SYSTEM_FAILURE" },
+	{ MGW_E_STORE_CORRUPT, 500, "Internal Server Error", "SYSTEM_FAILURE" },
+};
+
+static int status_of(int rc, const char **title, const char **cause)
+{
+	for (size_t i = 0; i < sizeof(http_map) / sizeof(http_map[0]); i++)
+		if (http_map[i].rc == rc) {
+			*title = http_map[i].title;
+			*cause = http_map[i].cause;
+			return http_map[i].status;
+		}
+	*title = "Internal Server Error";
+	*cause = "SYSTEM_FAILURE";
+	return 500;
+}
+
+/* a request being served: lives until answered */
+struct call {
+	struct mgw_msgg_server *srv;
+	struct mgw_http_req *req;
+	struct mgw_identity caller;
+	char msg_id[MGW_ID_MAX + 1];
+};
+
+static void answer_problem(struct call *call, int status, const char *title, const char *cause,
+			   const char *param, const char *detail)
+{
+	struct mgw_problem p;
+	char *body = NULL;
+	size_t len = 0;
+	char ra[24];
+	const char *hn = NULL, *hv = NULL;
+
+	memset(&p, 0, sizeof(p));
+	p.status = status;
+	snprintf(p.title, sizeof(p.title), "%s", title);
+	snprintf(p.cause, sizeof(p.cause), "%s", cause);
+	snprintf(p.detail, sizeof(p.detail), "%s", detail ? detail : "");
+	if (param) {
+		p.n_params = 1;
+		snprintf(p.params[0].param, sizeof(p.params[0].param), "%s", param);
+		snprintf(p.params[0].reason, sizeof(p.params[0].reason), "%s", detail ? detail : "");
+	}
+	if (status == 503 || status == 429) {
+		snprintf(ra, sizeof(ra), "%lld",
+			 (long long)((call->srv->cfg->retry_after_ms + 999) / 1000));
+		hn = "Retry-After";
+		hv = ra;
+	} else if (status == 401) {
+		hn = "WWW-Authenticate";
+		hv = "Bearer";
+	}
+	if (mgw_json_encode_problem(call, &p, &body, &len) != MGW_OK) {
+		mgw_http_respond(call->req, status, NULL, NULL, 0, hn, hv);
+		return;
+	}
+	mgw_http_respond(call->req, status, "application/problem+json", body, len, hn, hv);
+}
+
+/* refuse before the core saw anything: answer + one audit record */
+static void refuse(struct call *call, int rc, const char *cause_override, const char *param,
+		   const char *detail)
+{
+	const char *title, *cause;
+	int status = status_of(rc, &title, &cause);
+
+	if (cause_override)
+		cause = cause_override;
+	mgw_security_audit_reject(call->srv->sec, MGW_DIR_DOWNLINK, MGW_IN_NORTH, &call->caller,
+				  call->msg_id[0] ? call->msg_id : NULL, rc, cause, detail);
+	LOGP(DNORTH, MGW_LOGL_NOTICE, "msgg(%s) %s %s: %d %s: %s", call->caller.peer,
+	     mgw_http_req_method(call->req), mgw_http_req_path(call->req), status, cause,
+	     detail ? detail : "");
+	answer_problem(call, status, title, cause, param, detail);
+	talloc_free(call);
+}
+
+static void accepted_cb(void *arg, int rc, const struct mgw_verdict *v)
+{
+	struct call *call = arg;
+	const char *title, *cause;
+	int status;
+
+	if (rc == MGW_OK || rc == MGW_E_DUPLICATE) {
+		mgw_http_respond(call->req, 204, NULL, NULL, 0, NULL, NULL);
+		talloc_free(call);
+		return;
+	}
+	/* the security layer already audited its verdict */
+	status = status_of(rc, &title, &cause);
+	if (rc == MGW_E_UNKNOWN_UE)
+		cause = "UE_NOT_FOUND";
+	LOGP(DNORTH, MGW_LOGL_NOTICE, "msgg(%s) %s: %d %s: %s", call->caller.peer, call->msg_id,
+	     status, v && v->cause[0] ? v->cause : cause, v ? v->detail : "");
+	answer_problem(call, status, title, cause, rc == MGW_E_UNKNOWN_UE ? "/destAddr/addr" : NULL,
+		       v && v->detail[0] ? v->detail : mgw_strerror(rc));
+	talloc_free(call);
+}
+
+static bool is_json(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	return ct && strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' ||
+								      ct[n] == ' ');
+}
+
+/* Who is calling: the verified client certificate, else the bearer token, else (insecure
+ * labs) nobody in particular. Returns MGW_OK or MGW_E_AUTH/MGW_E_FORBIDDEN. */
+static int authenticate(struct call *call, const char **why)
+{
+	const struct mgw_north_listen *cfg = call->srv->cfg;
+	const char *cn = mgw_http_req_client_cn(call->req);
+	const char *auth = mgw_http_req_header(call->req, "authorization");
+
+	if (cfg->tls && cfg->tls->client_ca) {
+		if (!cn) {
+			*why = "no verified client certificate";
+			return MGW_E_AUTH;
+		}
+		snprintf(call->caller.value, sizeof(call->caller.value), "%s", cn);
+		if (cfg->allowed_clients.n) {
+			bool ok = false;
+
+			for (size_t i = 0; i < cfg->allowed_clients.n; i++)
+				if (strcmp(cfg->allowed_clients.v[i], cn) == 0)
+					ok = true;
+			if (!ok) {
+				*why = "client certificate is not one of north.listen.allowed_clients";
+				return MGW_E_FORBIDDEN;
+			}
+		}
+	}
+	if (cfg->bearer_token) {
+		size_t want = strlen(cfg->bearer_token);
+
+		if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+			*why = "missing bearer token";
+			return MGW_E_AUTH;
+		}
+		auth += 7;
+		if (strlen(auth) != want || CRYPTO_memcmp(auth, cfg->bearer_token, want) != 0) {
+			*why = "invalid bearer token";
+			return MGW_E_AUTH;
+		}
+		if (!call->caller.value[0])
+			snprintf(call->caller.value, sizeof(call->caller.value), "bearer");
+	}
+	if (!call->caller.value[0])
+		snprintf(call->caller.value, sizeof(call->caller.value), "%s",
+			 cfg->insecure ? "insecure" : "tls");
+	return MGW_OK;
+}
+
+static void on_request(void *arg, struct mgw_http_req *req)
+{
+	struct mgw_msgg_server *srv = arg;
+	struct call *call = talloc_zero(srv, struct call);
+	const char *path = mgw_http_req_path(req), *why = NULL;
+	struct mgw_diag diag;
+	struct mgw_msg *msg = NULL;
+	const uint8_t *body;
+	size_t len = 0, i;
+	int rc, herr;
+
+	if (!call) {
+		mgw_http_respond(req, 500, NULL, NULL, 0, NULL, NULL);
+		return;
+	}
+	call->srv = srv;
+	call->req = req;
+	call->caller.ingress = MGW_IN_NORTH;
+	call->caller.kind = MGW_CRED_M5S;
+	snprintf(call->caller.peer, sizeof(call->caller.peer), "%s", mgw_http_req_peer(req));
+
+	if ((rc = authenticate(call, &why)) != MGW_OK)
+		return refuse(call, rc, NULL, NULL, why);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(path, ops[i].path) == 0)
+			break;
+	if (i == sizeof(ops) / sizeof(ops[0]))
+		return refuse(call, MGW_E_NOT_FOUND, NULL, NULL, "no such operation");
+	if (strcmp(mgw_http_req_method(req), "POST") != 0) {
+		mgw_security_audit_reject(srv->sec, MGW_DIR_DOWNLINK, MGW_IN_NORTH, &call->caller, NULL,
+					  MGW_E_INVAL, "METHOD_NOT_ALLOWED", "only POST");
+		answer_problem(call, 405, "Method Not Allowed", "METHOD_NOT_ALLOWED", NULL, "only POST");
+		talloc_free(call);
+		return;
+	}
+	if ((herr = mgw_http_req_error(req)) != 0) {
+		if (herr == 413)
+			return refuse(call, MGW_E_TOO_BIG, NULL, NULL, "body larger than north.listen.max_body");
+		if (herr == 411) {
+			mgw_security_audit_reject(srv->sec, MGW_DIR_DOWNLINK, MGW_IN_NORTH, &call->caller,
+						  NULL, MGW_E_MALFORMED, "LENGTH_REQUIRED", NULL);
+			answer_problem(call, 411, "Length Required", "INVALID_MSG_FORMAT", NULL,
+				       "Content-Length required");
+			talloc_free(call);
+			return;
+		}
+		return refuse(call, MGW_E_MALFORMED, NULL, NULL, "malformed HTTP request");
+	}
+	if (!is_json(mgw_http_req_header(req, "content-type")))
+		return refuse(call, MGW_E_UNSUPPORTED, NULL, "header Content-Type",
+			      "Content-Type must be application/json");
+	body = mgw_http_req_body(req, &len);
+	mgw_diag_clear(&diag);
+	if ((rc = mgw_json_decode_msg(call, ops[i].body, (const char *)body, len, &srv->lim, &msg,
+				      &diag)) != MGW_OK) {
+		struct mgw_problem p;
+
+		/* the codec's own 400 mapping names the cause per member */
+		mgw_problem_from_diag(&p, rc == MGW_E_TOO_BIG ? 413 : 400, &diag);
+		return refuse(call, rc, p.cause, diag.where, diag.text);
+	}
+	snprintf(call->msg_id, sizeof(call->msg_id), "%s", msg->msg_id);
+	msg->ingress = MGW_IN_NORTH;
+	if ((rc = mgw_core_accept_downlink(srv->core, msg, &call->caller, accepted_cb, call)) !=
+	    MGW_OK)
+		return refuse(call, rc, NULL, NULL, mgw_strerror(rc));
+}
+
+static void on_conn_failed(void *arg, const struct mgw_http_conn_event *ev)
+{
+	struct mgw_msgg_server *srv = arg;
+	struct mgw_identity who = { .ingress = MGW_IN_NORTH, .kind = MGW_CRED_M5S };
+
+	snprintf(who.peer, sizeof(who.peer), "%s", ev->peer);
+	LOGP(DNORTH, MGW_LOGL_NOTICE, "msgg(%s): TLS refused: %s", ev->peer, ev->reason);
+	mgw_security_audit_reject(srv->sec, MGW_DIR_DOWNLINK, MGW_IN_NORTH, &who, NULL, MGW_E_TLS,
+				  "TLS_HANDSHAKE", ev->reason);
+}
+
+static int msgg_destructor(struct mgw_msgg_server *s)
+{
+	mgw_http_server_free(s->http);
+	return 0;
+}
+
+int mgw_msgg_server_start(void *ctx, struct event_base *base, const struct mgw_north_listen *cfg,
+			  struct mgw_core *core, struct mgw_security *sec,
+			  struct mgw_msgg_server **out, char *errbuf, size_t errlen)
+{
+	struct mgw_http_server_cfg hc = { 0 };
+	struct mgw_msgg_server *s = talloc_zero(ctx, struct mgw_msgg_server);
+	int rc;
+
+	if (!s)
+		return MGW_E_NOMEM;
+	s->cfg = cfg;
+	s->core = core;
+	s->sec = sec;
+	s->lim = mgw_codec_default_limits;
+	s->lim.max_body = (size_t)cfg->max_body;
+	hc.name = "msgg";
+	hc.addr = cfg->addr;
+	hc.port = (int)cfg->port;
+	hc.insecure = cfg->insecure;
+	if (cfg->tls) {
+		hc.cert = cfg->tls->cert;
+		hc.key = cfg->tls->key;
+		hc.client_ca = cfg->tls->client_ca;
+	}
+	hc.max_body = (size_t)cfg->max_body;
+	if ((rc = mgw_http_server_start(s, base, &hc, on_request, on_conn_failed, s, &s->http, errbuf,
+					errlen)) != MGW_OK) {
+		talloc_free(s);
+		return rc;
+	}
+	talloc_set_destructor(s, msgg_destructor);
+	if (cfg->insecure)
+		LOGP(DNORTH, MGW_LOGL_NOTICE, "msgg: INSECURE plain HTTP listener on %s:%d (labs only)",
+		     cfg->addr, mgw_http_server_port(s->http));
+	else
+		LOGP(DNORTH, MGW_LOGL_NOTICE, "msgg: listening on %s:%d (TLS, h2 + http/1.1%s)",
+		     cfg->addr, mgw_http_server_port(s->http),
+		     cfg->tls->client_ca ? ", client certificates required" : "");
+	*out = s;
+	return MGW_OK;
+}
+
+int mgw_msgg_server_port(const struct mgw_msgg_server *s)
+{
+	return mgw_http_server_port(s->http);
+}
+
+void mgw_msgg_server_free(struct mgw_msgg_server *s)
+{
+	talloc_free(s);
+}

@@ -1,0 +1,79 @@
+# Helpers for the north integration tests (sourced after common.sh).
+
+# pki DIR: the test PKI (contrib/make-certs.sh)
+pki() { sh "$top_srcdir/contrib/make-certs.sh" "$1" >/dev/null || fail "make-certs"; }
+
+# validate SPEC#Schema FILE...: validate JSON files with the external OpenAPI validator;
+# prints SKIP once and returns 0 when the spec files or node are missing
+VALIDATE_SKIPPED=
+validate() {
+	_ref=$1
+	shift
+	if [ ! -d "${OPENAPI_DIR:-/nonexistent}" ] || [ -z "${NODE:-}" ] ||
+	   [ ! -d "$top_srcdir/contrib/node/node_modules" ]; then
+		[ -n "$VALIDATE_SKIPPED" ] || echo "SKIP: OpenAPI validation (no spec files, node or node_modules)"
+		VALIDATE_SKIPPED=1
+		return 0
+	fi
+	for _f in "$@"; do
+		"$NODE" "$top_srcdir/contrib/node/oas-validate.js" "$OPENAPI_DIR" "$_ref" "$_f" ||
+			fail "$_f does not validate against $_ref: $(cat "$_f")"
+	done
+}
+
+# json_get FILE EXPR: print a member of a JSON file (python3 expression on d)
+json_get() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# wait_gw_ready LOG: the daemon said ready
+wait_gw_ready() { wait_for_line "$1" 'ready: ' 60 || fail "gateway not ready"; }
+
+SIM="$top_builddir/m5s-sim"
+TESTDEV="python3 $top_srcdir/tests/lib/testdev.py"
+
+# start_sim NAME ARGS...: m5s-sim serve on a free port; sets SIM_PORT, SIM_PID
+start_sim() {
+	_n=$1
+	shift
+	rm -f "$T_DIR/$_n.port"
+	bg "$SIM" serve --listen 127.0.0.1:0 --port-file "$T_DIR/$_n.port" --record "$T_DIR/$_n.jsonl" "$@" 2>"$T_DIR/$_n.log"
+	SIM_PID=$BG_PID
+	wait_for_line "$T_DIR/$_n.port" '^[0-9]+' 20 || fail "m5s-sim $_n did not start: $(cat "$T_DIR/$_n.log")"
+	SIM_PORT=$(cat "$T_DIR/$_n.port")
+}
+
+# records FILE [python filter on r]: count recorded requests matching
+records() {
+	python3 - "$1" "${2:-True}" <<'PY'
+import json, sys
+n = 0
+try:
+    for l in open(sys.argv[1]):
+        r = json.loads(l)
+        if eval(sys.argv[2]): n += 1
+except FileNotFoundError:
+    pass
+print(n)
+PY
+}
+
+# wait_records FILE N [filter] [seconds]
+wait_records() {
+	_end=$(( $(date +%s) + ${4:-30} ))
+	while [ "$(date +%s)" -le "$_end" ]; do
+		[ "$(records "$1" "${3:-True}")" -ge "$2" ] && return 0
+		sleep 0.2
+	done
+	echo "have $(records "$1" "${3:-True}") of $2 records matching ${3:-all}" >&2
+	return 1
+}
+
+# body_of FILE INDEX FILTER > out.json : the body of the INDEXth matching record
+body_of() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+rs = [r for r in map(json.loads, open(sys.argv[1])) if eval(sys.argv[3])]
+print(json.dumps(rs[int(sys.argv[2])]["body"]))
+PY
+}
