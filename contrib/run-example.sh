@@ -1,14 +1,48 @@
 #!/bin/sh
 # The README's run command: install what is missing (Debian 12, needs root), build, make the
-# test PKI on first run, and start the gateway in the foreground on contrib/example/gw.yaml.
+# test PKI on first run, start m5s-sim (the reference MSGin5G Server) and the gateway on
+# contrib/example/gw.yaml, send one message each way so you see them go through, and keep
+# the gateway in the foreground (Ctrl-C stops both).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 sh contrib/install-deps.sh
 sh contrib/build.sh _build
+b="$top/_build"
 ex="$top/contrib/example"
-mkdir -p "$ex/run"
-sh contrib/make-certs.sh "$ex/run/certs"
-"$top/_build/msgin5g-gw" -c "$ex/gw.yaml" -t
-echo "run-example: starting msgin5g-gw (Ctrl-C stops it)"
-exec "$top/_build/msgin5g-gw" -c "$ex/gw.yaml"
+run="$ex/run"
+mkdir -p "$run"
+sh contrib/make-certs.sh "$run/certs"
+"$b/msgin5g-gw" -c "$ex/gw.yaml" -t
+
+"$b/m5s-sim" serve --listen 127.0.0.1:9443 --cert "$run/certs/m5s.pem" --key "$run/certs/m5s.key" \
+	--client-ca "$run/certs/ca.pem" --record "$run/m5s-sim.jsonl" 2>"$run/m5s-sim.log" &
+sim=$!
+"$b/msgin5g-gw" -c "$ex/gw.yaml" &
+gw=$!
+trap 'kill $gw $sim 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+i=0
+# ready when the gateway's listener answers (404 for "/" is an answer)
+until curl -s -o /dev/null --max-time 1 --cacert "$run/certs/ca.pem" --cert "$run/certs/m5s.pem" \
+	--key "$run/certs/m5s.key" https://127.0.0.1:7443/; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { echo "run-example: the gateway did not come up" >&2; exit 2; }
+	sleep 0.2
+done
+
+echo
+echo "run-example: a device (ue-coap-1, PSK identity sensor-1) sends a message to AS as-1:"
+python3 tests/lib/testdev.py send --port 7700 --kind psk --value sensor-1 \
+	'{"destAddr":{"addrType":"AS","addr":"as-1"},"msgId":"demo-1","payload":"hello from a sensor"}'
+sleep 1
+echo "run-example: what m5s-sim received ($run/m5s-sim.jsonl):"
+tail -n 1 "$run/m5s-sim.jsonl" || true
+echo
+echo "run-example: the M5S pushes an N3G delivery for ue-coap-1 to the gateway:"
+"$b/m5s-sim" push --url https://127.0.0.1:7443/msgg-n3gdelivery/v1/deliver-message \
+	--cacert "$run/certs/ca.pem" --cert "$run/certs/m5s.pem" --key "$run/certs/m5s.key" --http2 \
+	--n3g --from AS:as-1 --to UE:ue-coap-1 --msg-id demo-2 --payload "hello sensor" || true
+echo "run-example: it waits in the store until the device subscribes, e.g.:"
+echo "  python3 tests/lib/testdev.py sub --port 7700 --kind psk --value sensor-1 --expect 1"
+echo "run-example: audit log: $run/audit.jsonl; Ctrl-C stops the gateway and m5s-sim"
+wait $gw

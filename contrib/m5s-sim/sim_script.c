@@ -53,13 +53,13 @@ static int parse_status(struct sim_rule *r, const char *arg, const char **why)
 	long long v;
 
 	if (n == 0 || n >= sizeof(code)) {
-		*why = "status= needs a code from 100 to 599";
+		*why = "status= needs a code from 200 to 599";
 		return MGW_E_INVAL;
 	}
 	memcpy(code, arg, n);
 	code[n] = '\0';
-	if (!sim_parse_ll(code, 100, 599, &v)) {
-		*why = "status= needs a code from 100 to 599";
+	if (!sim_parse_ll(code, 200, 599, &v)) {
+		*why = "status= needs a code from 200 to 599";
 		return MGW_E_INVAL;
 	}
 	r->code = (int)v;

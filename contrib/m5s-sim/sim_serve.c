@@ -28,6 +28,8 @@
 /* "drop": the server layer has no way to drop a connection, so the request is held this
  * long without an answer (longer than any sane client timeout), then answered 503. */
 #define DROP_HOLD_MS 60000
+/* at exit, how long answers to held requests get to be written */
+#define DRAIN_MS 300
 
 enum op { OP_UE_MESSAGE, OP_AS_MESSAGE, OP_REPORT };
 
@@ -85,6 +87,7 @@ struct sim {
 	char *token;
 	uint64_t seq;
 	struct call *pending; /* delayed and dropped requests */
+	bool stopping;        /* SIGTERM/SIGINT: new requests get 503 */
 	struct event *sig[4];
 };
 
@@ -98,7 +101,7 @@ struct call {
 	const char *path;
 	enum op op;
 	bool known;              /* path is one of ops[] */
-	const char *auth;        /* "ok", "bad" or NULL (no --token) */
+	const char *auth;        /* "ok", "bad" or NULL (no bearer token; see auth_check) */
 	json_t *body;            /* the request body as recorded */
 	char msg_id[MGW_ID_MAX + 1];
 	struct mgw_addr ori;
@@ -146,6 +149,38 @@ static int call_destructor(struct call *c)
 	return 0;
 }
 
+/* a JSON string of (b, n): text that is not UTF-8 stays readable, with '?' for each byte
+ * >= 0x80 (and NUL), so that every record line is valid JSON */
+static json_t *json_text(const void *b, size_t n)
+{
+	const uint8_t *u = b;
+	json_t *j;
+	char *s;
+
+	if ((j = json_stringn(b, n)))
+		return j;
+	if (!(s = malloc(n + 1)))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		s[i] = u[i] >= 0x80 || u[i] == 0 ? '?' : (char)u[i];
+	j = json_stringn(s, n);
+	free(s);
+	return j;
+}
+
+static json_t *json_text_or_null(const char *s)
+{
+	return s && *s ? json_text(s, strlen(s)) : json_null();
+}
+
+/* the request body as recorded: JSON text as parsed, anything else as a string */
+static json_t *body_json(const uint8_t *b, size_t n)
+{
+	json_t *j = json_loadb((const char *)b, n, JSON_DECODE_ANY, NULL);
+
+	return j ? j : json_text(b, n);
+}
+
 /* Append the record line of c (once). A failing record file is logged, never fatal for the
  * answer. */
 static void record(struct call *c)
@@ -158,12 +193,11 @@ static void record(struct call *c)
 	if (c->recorded)
 		return;
 	c->recorded = true;
-	r = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:i, s:b, s:o, s:O}", "seq",
-		      (json_int_t)++sim->seq, "time", c->time, "path", c->path, "proto",
-		      mgw_http_req_proto(c->req), "client_cn", cn ? json_string(cn) : json_null(),
-		      "auth", c->auth ? json_string(c->auth) : json_null(), "status", c->status,
-		      "valid", c->valid, "cause", c->cause[0] ? json_string(c->cause) : json_null(),
-		      "body", c->body ? c->body : json_null());
+	r = json_pack("{s:I, s:s, s:o, s:s, s:o, s:o, s:i, s:b, s:o, s:O}", "seq",
+		      (json_int_t)++sim->seq, "time", c->time, "path", json_text_or_null(c->path),
+		      "proto", mgw_http_req_proto(c->req), "client_cn", json_text_or_null(cn),
+		      "auth", json_text_or_null(c->auth), "status", c->status, "valid", c->valid,
+		      "cause", json_text_or_null(c->cause), "body", c->body ? c->body : json_null());
 	if (!r || !(line = json_dumps(r, JSON_COMPACT))) {
 		fprintf(stderr, "m5s-sim: cannot encode the record of request %llu\n",
 			(unsigned long long)sim->seq);
@@ -214,7 +248,15 @@ static void answer_problem(struct call *c, int status, const char *detail, int r
 	snprintf(p.detail, sizeof(p.detail), "%s", detail);
 	if (!c->cause[0])
 		snprintf(c->cause, sizeof(c->cause), "%s: %s", cause, detail);
-	set_problem(c, &p);
+	if (status >= 400) {
+		set_problem(c, &p);
+	} else {
+		/* a script's status=2xx/3xx: that status, no body */
+		c->status = status;
+		c->ctype = NULL;
+		TALLOC_FREE(c->resp);
+		c->resp_len = 0;
+	}
 	if (retry_after >= 0) {
 		c->hname = "Retry-After";
 		snprintf(c->hvalue, sizeof(c->hvalue), "%d", retry_after);
@@ -319,34 +361,26 @@ static int check_as_message(struct call *c, struct mgw_diag *d)
 	return MGW_OK;
 }
 
-/* the request body as recorded: a JSON object as such, anything else as a string */
-static json_t *body_json(const uint8_t *b, size_t n)
+/* The record's "auth": NULL when the request carries no bearer token; "ok" when it
+ * carries one and it is --token (or there is no --token: any bearer is accepted); "bad"
+ * when it carries one that is not --token. The token itself is never recorded. */
+static const char *auth_check(const struct sim *sim, const char *hdr)
 {
-	json_t *j = json_loadb((const char *)b, n, 0, NULL);
-	char *s;
+	size_t want;
 
-	if (j)
-		return j;
-	if ((j = json_stringn((const char *)b, n)))
-		return j;
-	/* not UTF-8: keep it readable, with U+FFFD-like '?' for each byte >= 0x80 */
-	if (!(s = malloc(n + 1)))
+	if (!hdr)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		s[i] = b[i] >= 0x80 || b[i] == 0 ? '?' : (char)b[i];
-	j = json_stringn(s, n);
-	free(s);
-	return j;
-}
-
-static bool token_ok(const struct sim *sim, const char *auth)
-{
-	size_t want = strlen(sim->token);
-
-	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
-		return false;
-	auth += 7;
-	return strlen(auth) == want && CRYPTO_memcmp(auth, sim->token, want) == 0;
+	while (*hdr == ' ' || *hdr == '\t')
+		hdr++;
+	if (strncasecmp(hdr, "Bearer", 6) != 0 || (hdr[6] != ' ' && hdr[6] != '\t'))
+		return NULL;
+	hdr += 6;
+	while (*hdr == ' ' || *hdr == '\t')
+		hdr++;
+	if (!sim->token)
+		return "ok";
+	want = strlen(sim->token);
+	return strlen(hdr) == want && CRYPTO_memcmp(hdr, sim->token, want) == 0 ? "ok" : "bad";
 }
 
 static void handle(void *arg, struct mgw_http_req *req)
@@ -385,6 +419,10 @@ static void handle(void *arg, struct mgw_http_req *req)
 		answer_diag(c, err, &d);
 		goto answer;
 	}
+	if (sim->stopping) {
+		answer_problem(c, 503, "m5s-sim is stopping", -1);
+		goto answer;
+	}
 	if (!c->known) {
 		answer_problem(c, 404, "no such operation of msgs-msgdelivery", -1);
 		goto answer;
@@ -393,12 +431,10 @@ static void handle(void *arg, struct mgw_http_req *req)
 		answer_problem(c, 405, "only POST", -1);
 		goto answer;
 	}
-	if (sim->token) {
-		c->auth = token_ok(sim, mgw_http_req_header(req, "authorization")) ? "ok" : "bad";
-		if (strcmp(c->auth, "bad") == 0) {
-			answer_problem(c, 401, "missing or wrong bearer token", -1);
-			goto answer;
-		}
+	c->auth = auth_check(sim, mgw_http_req_header(req, "authorization"));
+	if (sim->token && (!c->auth || strcmp(c->auth, "ok") != 0)) {
+		answer_problem(c, 401, c->auth ? "wrong bearer token" : "bearer token required", -1);
+		goto answer;
 	}
 	/* decode */
 	if (c->op == OP_AS_MESSAGE) {
@@ -448,6 +484,19 @@ answer:
 	finish(c);
 out:
 	return;
+}
+
+/* at exit: answer every held request now (delay= with its answer, drop with 503) */
+static void answer_held(struct sim *sim)
+{
+	while (sim->pending) {
+		struct call *c = sim->pending;
+
+		unlink_pending(c);
+		if (c->status == 0)
+			answer_problem(c, 503, "m5s-sim is stopping", -1);
+		finish(c);
+	}
 }
 
 static void conn_event(void *arg, const struct mgw_http_conn_event *ev)
@@ -641,24 +690,28 @@ int sim_serve_main(void *ctx, int argc, char **argv)
 		goto out;
 	}
 	port = mgw_http_server_port(sim->http);
+	/* the line first: whoever waits for the port file then finds it in the log */
+	fprintf(stderr, "m5s-sim: listening on %s%s%s:%d (%s, http/1.1)\n",
+		strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "", port,
+		cfg.insecure ? "h2c" : "h2");
 	if (port_file && write_port_file(sim, port_file, port) != MGW_OK)
 		goto out;
-	fprintf(stderr, "m5s-sim: listening on %s%s%s:%d\n", strchr(addr, ':') ? "[" : "", addr,
-		strchr(addr, ':') ? "]" : "", port);
 	if (event_base_dispatch(sim->base) < 0) {
 		fprintf(stderr, "m5s-sim: event loop failed\n");
 		goto out;
 	}
 	rc = SIM_EXIT_OK;
 out:
-	/* answer what is still held (delay/drop) before the connections go */
-	while (sim->pending) {
-		struct call *c = sim->pending;
+	/* answer what is still held (delay/drop) and give the answers a moment to be written
+	 * before the connections go */
+	sim->stopping = true;
+	if (sim->pending) {
+		struct timeval drain = { .tv_sec = 0, .tv_usec = DRAIN_MS * 1000 };
 
-		unlink_pending(c);
-		if (c->status == 0)
-			answer_problem(c, 503, "m5s-sim is stopping", -1);
-		finish(c);
+		answer_held(sim);
+		if (sim->http && event_base_loopexit(sim->base, &drain) == 0)
+			event_base_dispatch(sim->base);
+		answer_held(sim);
 	}
 	if (sim->http)
 		mgw_http_server_free(sim->http);

@@ -32,6 +32,8 @@ struct gw_cfg {
 	struct gw_queue_cfg *queue;
 	struct mgw_policy *policy;
 	struct mgw_north_cfg *north;
+	/* southbound adapter sections (NULL: that adapter is off) */
+	void *testdev;
 };
 
 extern const struct mgw_cfg_schema gw_cfg_schema;

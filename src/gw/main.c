@@ -14,6 +14,7 @@
 #include <talloc.h>
 
 #include <mgw/adapter.h>
+#include <mgw/adapter_testdev.h>
 #include <mgw/cfg.h>
 #include <mgw/core.h>
 #include <mgw/err.h>
@@ -32,6 +33,7 @@ static const struct {
 	const struct mgw_adapter_ops *ops;
 	size_t cfg_off; /* its section in struct gw_cfg */
 } adapters[] = {
+	{ &mgw_adapter_testdev, offsetof(struct gw_cfg, testdev) },
 	{ NULL, 0 },
 };
 #define N_ADAPTERS (sizeof(adapters) / sizeof(adapters[0])) /* incl. the NULL end */
@@ -49,6 +51,7 @@ struct gw {
 	struct mgw_router *router;
 	struct mgw_core *core;
 	struct mgw_north_client *client;
+	struct mgw_msgg_server *msgg;
 	void *adapter_state[N_ADAPTERS];
 	bool adapter_running[N_ADAPTERS];
 	int exit_code;
@@ -275,6 +278,14 @@ static int gw_start(struct gw *gw)
 	} else {
 		LOGP(DGW, MGW_LOGL_NOTICE, "north.m5s absent: uplink messages stay queued");
 	}
+	if (gw->cfg->north && gw->cfg->north->listen) {
+		if ((rc = mgw_msgg_server_start(gw->root, gw->base, gw->cfg->north->listen, gw->core,
+						gw->sec, &gw->msgg, why, sizeof(why))) != MGW_OK) {
+			LOGP(DGW, MGW_LOGL_ERROR, "north listener: %s", why);
+			fprintf(stderr, "msgin5g-gw: north.listen: %s\n", why);
+			return 2;
+		}
+	}
 	LOGP(DGW, MGW_LOGL_NOTICE, "ready: %zu devices, store %s, audit %s",
 	     mgw_registry_count(mgw_security_registry(gw->sec)), gw->cfg->store, gw->cfg->audit);
 	return 0;
@@ -283,6 +294,8 @@ static int gw_start(struct gw *gw)
 static void gw_stop(struct gw *gw)
 {
 	/* stop taking work first, then flush what was accepted */
+	mgw_msgg_server_free(gw->msgg);
+	gw->msgg = NULL;
 	mgw_north_client_free(gw->client);
 	gw->client = NULL;
 	for (size_t i = 0; adapters[i].ops; i++)

@@ -58,7 +58,8 @@ int mgw_http_server_start(void *ctx, struct event_base *base, const struct mgw_h
 			  mgw_http_handler handler, mgw_http_conn_cb conn_cb, void *arg,
 			  struct mgw_http_server **out, char *errbuf, size_t errlen);
 int mgw_http_server_port(const struct mgw_http_server *s);
-/* Stop listening and close every connection; pending requests stay valid until answered. */
+/* Stop listening and close every connection; pending requests stay valid until answered.
+ * NULL is a no-op. Not from inside the handler or conn_cb (free it from another event). */
 void mgw_http_server_free(struct mgw_http_server *s);
 
 /* ---- the request ---- */

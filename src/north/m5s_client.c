@@ -24,9 +24,13 @@
  *   401 with OAuth2 in use                           -> new token, resend once, then as 4xx
  *   other 4xx, 3xx (redirects are not followed)      -> FAILED "HTTP <status>: <cause>" + report
  * TLS failures (unknown CA, wrong name) are retried like any transport failure, logged at
- * error with curl's text: the M5S may be fixed. There is no attempt cap: an entry with an
- * expiry leaves through mgw_store_expire() (the core's 1 s housekeeping, which reports it);
- * an entry without one waits for the M5S for ever, at retry_max intervals.
+ * error with curl's text: the M5S may be fixed. Each also is a refusal at the boundary and
+ * writes an audit record (cause TLS_PEER_VERIFY, identity m5s = the api_root host, peer =
+ * host:port), but at most one per 10 s per client: a misconfigured M5S retried every few
+ * seconds must not flood the audit log; the error log still has every attempt.
+ * There is no attempt cap: an entry with an expiry leaves through mgw_store_expire() (the
+ * core's 1 s housekeeping, which reports it); an entry without one waits for the M5S for
+ * ever, at retry_max intervals.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +100,8 @@ struct mgw_north_client {
 	struct xfer *waiting;  /* message requests waiting for a token (not in the multi) */
 	uint64_t rnd;          /* jitter PRNG state */
 	int64_t tls_audit_at;  /* last audit record of a refused M5S certificate */
-	char host[256];        /* api_root host, for the audit record */
+	char host[256];        /* api_root host, the M5S identity in audit records */
+	char authority[256];   /* api_root host[:port], the peer in audit records */
 	bool stopping;
 	struct mgw_north_stats st;
 };
@@ -753,7 +758,7 @@ static void audit_tls(struct mgw_north_client *c, const struct mgw_msg *m, const
 		return;
 	c->tls_audit_at = now;
 	snprintf(id.value, sizeof(id.value), "%s", c->host);
-	snprintf(id.peer, sizeof(id.peer), "%.63s", c->host);
+	snprintf(id.peer, sizeof(id.peer), "%.63s", c->authority);
 	mgw_security_audit_reject(mgw_core_security(c->core), MGW_DIR_UPLINK, MGW_IN_NORTH, &id,
 				  m ? m->msg_id : NULL, MGW_E_TLS, "TLS_PEER_VERIFY", why);
 }
@@ -1005,6 +1010,26 @@ static int client_destructor(struct mgw_north_client *c)
 	return 0;
 }
 
+/* scheme://[user@]HOST[:port][/...]: authority = HOST[:port], host = HOST (IPv6 without
+ * its brackets) */
+static void split_authority(const char *url, char *auth, size_t alen, char *host, size_t hlen)
+{
+	const char *a = strstr(url, "://"), *at, *end;
+	size_t n;
+
+	a = a ? a + 3 : url;
+	n = strcspn(a, "/?#");
+	if ((at = memchr(a, '@', n))) {
+		n -= (size_t)(at + 1 - a);
+		a = at + 1;
+	}
+	snprintf(auth, alen, "%.*s", (int)(n < alen ? n : alen - 1), a);
+	if (a[0] == '[' && (end = memchr(a, ']', n)))
+		snprintf(host, hlen, "%.*s", (int)(end - a - 1), a + 1);
+	else
+		snprintf(host, hlen, "%.*s", (int)strcspn(auth, ":"), auth);
+}
+
 static char *dup_opt(void *ctx, const char *s, bool *nomem)
 {
 	char *r;
@@ -1059,15 +1084,8 @@ int mgw_north_client_start(void *ctx, struct event_base *base, const struct mgw_
 	c->base = base;
 	c->store = store;
 	c->https = strncmp(cfg->api_root, "https://", 8) == 0;
-	{
-		/* scheme://HOST[:port][/...] -> HOST[:port] for audit records */
-		const char *h = strstr(cfg->api_root, "://");
-		size_t hl;
-
-		h = h ? h + 3 : cfg->api_root;
-		hl = strcspn(h, "/");
-		snprintf(c->host, sizeof(c->host), "%.*s", (int)(hl < 255 ? hl : 255), h);
-	}
+	split_authority(cfg->api_root, c->authority, sizeof(c->authority), c->host,
+			sizeof(c->host));
 	c->http2 = cfg->http2;
 	c->timeout_ms = cfg->timeout_ms > 0 ? (long)cfg->timeout_ms : 10000;
 	c->max_inflight = cfg->max_inflight > 0 ? (size_t)cfg->max_inflight : 100;
@@ -1134,7 +1152,8 @@ int mgw_north_client_start(void *ctx, struct event_base *base, const struct mgw_
 	MSET(CURLMOPT_SOCKETDATA, c);
 	MSET(CURLMOPT_TIMERFUNCTION, on_curl_timer_set);
 	MSET(CURLMOPT_TIMERDATA, c);
-	MSET(CURLMOPT_PIPELINING, c->http2 ? (long)CURLPIPE_MULTIPLEX : (long)CURLPIPE_NOTHING);
+	/* multiplex over h2; HTTP/1.1 transfers never multiplex, so this is inert there */
+	MSET(CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	MSET(CURLMOPT_MAX_HOST_CONNECTIONS,
 	     c->http2 ? (long)H2_MAX_CONNS : (long)(c->max_inflight + 1 /* token */));
 #undef MSET

@@ -124,4 +124,4 @@ wait_for_line audit.jsonl 'TLS_PEER' 20 || fail "no audit record of the refused 
 sleep 1
 [ "$(records wrong.jsonl)" = 0 ] || fail "a message reached an M5S with the wrong name"
 echo "ok 8 wrong M5S name refused and audited; the message stays queued"
-kill -TERM $gw; wait $gw; T_PIDS="$sim"
+kill -TERM $gw; wait $gw; T_PIDS="$sim $SIM_PID"

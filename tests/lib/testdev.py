@@ -68,7 +68,7 @@ def main():
     ap.add_argument("--nack", action="store_true")
     ap.add_argument("--report", action="store_true")
     ap.add_argument("json", nargs="*")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()
 
     if a.mode == "send":
         s = Session(a.port, a.kind, a.value, a.timeout)

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -55,6 +56,8 @@ enum answer {
 	A_GARBAGE,  /* 200 with a body that is not an ack */
 	A_HOLD,     /* never answer (the client times out) */
 	A_401,      /* 401 (token revoked) */
+	A_429_DATE, /* 429 + Retry-After as an HTTP-date 2 s ahead */
+	A_503_RA_BIG, /* 503 + Retry-After: 3600 (beyond retry_max) */
 };
 
 #define MAX_REQ 128
@@ -87,6 +90,7 @@ struct fixture {
 	struct event_base *base;
 	struct mgw_store *store;
 	struct mgw_security *sec;
+	struct mgw_audit *audit;
 	struct mgw_router *router;
 	struct mgw_core *core;
 	struct mgw_north_client *client;
@@ -152,6 +156,18 @@ static void answer(struct pending *p)
 		evbuffer_add(out, txt, n);
 		evhttp_add_header(h, "Content-Type", "application/problem+json");
 		evhttp_send_reply(p->req, 400, "Bad Request", out);
+	} else if (p->a == A_429_DATE) {
+		char date[64];
+		time_t t = time(NULL) + 2;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		evhttp_add_header(h, "Retry-After", date);
+		evhttp_send_reply(p->req, 429, "Too Many Requests", out);
+	} else if (p->a == A_503_RA_BIG) {
+		evhttp_add_header(h, "Retry-After", "3600");
+		evhttp_send_reply(p->req, 503, "Service Unavailable", out);
 	} else if (p->a == A_401) {
 		evhttp_send_reply(p->req, 401, "Unauthorized", out);
 	} else if (p->a == A_204) {
@@ -321,7 +337,9 @@ static void setup(void)
 					       strlen(registry_yaml), &reg, &err), MGW_OK);
 	pol = talloc_zero(F.ctx, struct mgw_policy);
 	ck_assert_int_eq(mgw_cfg_load_buf(F.ctx, "p", "{}", 2, &mgw_policy_schema, pol, &err), 0);
-	ck_assert_int_eq(mgw_security_alloc(F.ctx, pol, reg, NULL, F.store, &F.sec), MGW_OK);
+	snprintf(path, sizeof(path), "%s/audit.log", F.dir);
+	ck_assert_int_eq(mgw_audit_open(F.ctx, path, &F.audit, why, sizeof(why)), MGW_OK);
+	ck_assert_int_eq(mgw_security_alloc(F.ctx, pol, reg, F.audit, F.store, &F.sec), MGW_OK);
 	ck_assert_int_eq(mgw_router_alloc(F.ctx, &F.router), MGW_OK);
 	cc.base = F.base;
 	cc.downlink_validity_ms = 60000;
@@ -458,6 +476,36 @@ static struct mgw_north_stats stats(void)
 
 	mgw_north_client_stats(F.client, &st);
 	return st;
+}
+
+/* audit records (lines of audit.log) that hold every one of the NULL-terminated strings;
+ * the last one found is copied to last */
+static int audit_lines(char *last, size_t lastlen, ...)
+{
+	char path[128], line[2048];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/audit.log", F.dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f)) {
+		va_list ap;
+		const char *needle;
+		bool all = true;
+
+		va_start(ap, lastlen);
+		while ((needle = va_arg(ap, const char *)))
+			if (!strstr(line, needle))
+				all = false;
+		va_end(ap);
+		if (all) {
+			n++;
+			if (last)
+				snprintf(last, lastlen, "%s", line);
+		}
+	}
+	fclose(f);
+	return n;
 }
 
 /* ---- tests ---- */
@@ -598,6 +646,65 @@ START_TEST(test_retry_after_is_honoured)
 	RUN_UNTIL(state_of("UE:ue-1", "m-503") == MGW_QS_DONE, 3000);
 	ck_assert_int_eq(F.srv.nreq, 2);
 	ck_assert_int_ge(F.srv.reqs[1].at_ms - F.srv.reqs[0].at_ms, 1000);
+}
+END_TEST
+
+START_TEST(test_retry_after_http_date)
+{
+	struct mgw_store_entry *e;
+
+	F.cfg.retry_min_ms = 50;
+	script(2, A_429_DATE, A_ACK);
+	start_client();
+	submit_as("sensor-1", "m-429", false);
+	RUN_UNTIL(stats().retried == 1, 3000);
+	e = entry(MGW_Q_NORTH, "UE:ue-1", "m-429");
+	ck_assert_int_eq(e->state, MGW_QS_ACCEPTED);
+	/* the date is 2 s ahead with one-second resolution: at least 1 s */
+	ck_assert_int_ge(e->next_try_ms, F.srv.reqs[0].at_ms + 1000);
+	ck_assert_int_le(e->next_try_ms, mgw_now_ms() + 2000);
+	spin(500);
+	ck_assert_int_eq(F.srv.nreq, 1);
+	RUN_UNTIL(state_of("UE:ue-1", "m-429") == MGW_QS_DONE, 4000);
+	ck_assert_int_ge(F.srv.reqs[1].at_ms - F.srv.reqs[0].at_ms, 1000);
+}
+END_TEST
+
+START_TEST(test_retry_after_capped_at_retry_max)
+{
+	struct mgw_store_entry *e;
+
+	F.cfg.retry_min_ms = 50;
+	F.cfg.retry_max_ms = 1500;
+	script(2, A_503_RA_BIG, A_ACK);
+	start_client();
+	submit_as("sensor-1", "m-cap", false);
+	RUN_UNTIL(stats().retried == 1, 3000);
+	e = entry(MGW_Q_NORTH, "UE:ue-1", "m-cap");
+	/* Retry-After: 3600 is cut to retry_max */
+	ck_assert_int_ge(e->next_try_ms, F.srv.reqs[0].at_ms + 1500);
+	ck_assert_int_le(e->next_try_ms, mgw_now_ms() + 1500);
+	RUN_UNTIL(state_of("UE:ue-1", "m-cap") == MGW_QS_DONE, 4000);
+	ck_assert_int_ge(F.srv.reqs[1].at_ms - F.srv.reqs[0].at_ms, 1500);
+}
+END_TEST
+
+START_TEST(test_slow_answer_times_out_then_succeeds)
+{
+	/* the M5S answers after 1.2 s, the client gives up at 500 ms and sends again */
+	F.cfg.timeout_ms = 500;
+	F.cfg.retry_min_ms = 100;
+	F.srv.delay_ms = 1200;
+	script(1, A_ACK);
+	start_client();
+	submit_as("sensor-1", "m-late", false);
+	RUN_UNTIL(stats().retried >= 1, 3000);
+	ck_assert_int_eq(state_of("UE:ue-1", "m-late"), MGW_QS_ACCEPTED);
+	F.srv.delay_ms = 0;
+	RUN_UNTIL(state_of("UE:ue-1", "m-late") == MGW_QS_DONE, 3000);
+	ck_assert_int_ge(F.srv.nreq, 2);
+	spin(1000); /* the late answer to the first request (to a closed socket) changes nothing */
+	ck_assert_int_eq(state_of("UE:ue-1", "m-late"), MGW_QS_DONE);
 }
 END_TEST
 
@@ -826,18 +933,33 @@ START_TEST(test_https_verified)
 	RUN_UNTIL(state_of("UE:ue-1", "m-tls") == MGW_QS_DONE, 5000);
 	ck_assert_int_eq(F.srv.nreq, 1);
 	ck_assert(!F.srv.reqs[0].has_auth);
+	ck_assert_int_eq(audit_lines(NULL, 0, "TLS_PEER_VERIFY", NULL), 0);
 }
 END_TEST
 
 START_TEST(test_https_unknown_ca_retries)
 {
+	char rec[2048] = "";
+
 	server_tls();
 	F.tls.ca = talloc_asprintf(F.ctx, "%s/other.pem", F.dir);
+	F.cfg.retry_min_ms = 50;
+	F.cfg.retry_max_ms = 100;
 	start_client();
 	submit_as("sensor-1", "m-badca", false);
-	RUN_UNTIL(stats().retried == 1, 5000);
+	RUN_UNTIL(stats().retried >= 3, 5000);
 	ck_assert_int_eq(F.srv.nreq, 0);
-	ck_assert_int_eq(state_of("UE:ue-1", "m-badca"), MGW_QS_ACCEPTED);
+	ck_assert_int_ne(state_of("UE:ue-1", "m-badca"), MGW_QS_DONE);
+	ck_assert_int_ne(state_of("UE:ue-1", "m-badca"), MGW_QS_FAILED);
+	/* refused M5S: audited, once per 10 s however often it is retried */
+	ck_assert_int_eq(audit_lines(rec, sizeof(rec), "TLS_PEER_VERIFY", NULL), 1);
+	ck_assert_int_eq(audit_lines(NULL, 0, "\"cause\":\"TLS_PEER_VERIFY\"",
+				     "\"decision\":\"reject\"", "\"dir\":\"uplink\"",
+				     "\"adapter\":\"north\"", "\"kind\":\"m5s\"",
+				     "\"value\":\"127.0.0.1\"", "\"msgId\":\"m-badca\"", NULL),
+			 1);
+	ck_assert_msg(strstr(rec, "\"detail\":\"TLS: ") != NULL, "no curl text in %s", rec);
+	ck_assert(strstr(rec, "temp=21.5") == NULL); /* never the payload */
 }
 END_TEST
 
@@ -855,6 +977,8 @@ START_TEST(test_https_wrong_name_retries)
 	submit_as("sensor-1", "m-name", false);
 	RUN_UNTIL(stats().retried == 1, 5000);
 	ck_assert_int_eq(F.srv.nreq, 0);
+	ck_assert_int_eq(audit_lines(NULL, 0, "TLS_PEER_VERIFY", "\"value\":\"127.0.0.2\"", NULL),
+			 1);
 }
 END_TEST
 
@@ -985,7 +1109,10 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, test_400_problem_fails_with_cause);
 	tcase_add_test(tc, test_500_backs_off_with_jitter);
 	tcase_add_test(tc, test_retry_after_is_honoured);
+	tcase_add_test(tc, test_retry_after_http_date);
+	tcase_add_test(tc, test_retry_after_capped_at_retry_max);
 	tcase_add_test(tc, test_timeout_retries);
+	tcase_add_test(tc, test_slow_answer_times_out_then_succeeds);
 	tcase_add_test(tc, test_closed_socket_and_refused_retry);
 	tcase_add_test(tc, test_invalid_ack_still_completes);
 	tcase_add_test(tc, test_report_goes_to_deliver_report_204);
