@@ -24,7 +24,7 @@
 
 /* PRAGMA application_id ("MGW5") and user_version: a file with other values is not ours */
 #define STORE_APP_ID 0x4d475735
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 2000
 #define STORE_DONE_KEEP_MS (24LL * 3600 * 1000)
 
@@ -44,11 +44,11 @@ static const char *const schema_sql =
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" cause TEXT,"
 	" updated_ms INTEGER NOT NULL,"
+	" head INTEGER NOT NULL DEFAULT 0,"
 	" UNIQUE (q, origin, msg_id));"
 	"CREATE INDEX queue_claim ON queue(q, state, id);"
 	"CREATE INDEX queue_due ON queue(q, state, next_try_ms);"
 	"CREATE INDEX queue_dest ON queue(dest_key, q, state);"
-	"CREATE INDEX queue_order ON queue(q, order_key, id);"
 	"CREATE INDEX queue_expiry ON queue(expiry_ms) WHERE state = 0 AND expiry_ms != 0;"
 	"CREATE INDEX queue_done ON queue(updated_ms) WHERE state >= 2;"
 	"CREATE TABLE kv("
@@ -59,21 +59,64 @@ static const char *const schema_sql =
 	" PRIMARY KEY (ns, key)) WITHOUT ROWID;"
 	"CREATE INDEX kv_expiry ON kv(expires_ms) WHERE expires_ms != 0;";
 
+/* Schema 2: the head of each order key. Per (q, order_key) the live entry (ACCEPTED or
+ * INFLIGHT) with the lowest id has head = 1, every other entry head = 0; an entry without an
+ * order key is its own head. The triggers keep that true on every insert and state change,
+ * so a claim walks only heads (queue_head) instead of every waiting entry: with a backlog
+ * for devices that are away, claiming used to cost the whole backlog each time.
+ * An expired head that mgw_store_expire() has not marked yet still holds its line (for at
+ * most one expiry sweep). The subqueries name queue_live: the planner prefers queue_due
+ * (q, state) there, which walks every live entry of the queue and sorts them. */
+static const char *const heads_sql =
+	"CREATE INDEX queue_live ON queue(q, order_key, id) WHERE state <= 1;"
+	"CREATE INDEX queue_head ON queue(q, id) WHERE head = 1 AND state = 0;"
+	"CREATE TRIGGER queue_head_ins AFTER INSERT ON queue WHEN NEW.state <= 1 BEGIN"
+	" UPDATE queue SET head = 1 WHERE id = NEW.id AND (NEW.order_key IS NULL OR NOT EXISTS"
+	" (SELECT 1 FROM queue AS o INDEXED BY queue_live"
+	" WHERE o.q = NEW.q AND o.order_key = NEW.order_key"
+	" AND o.state <= 1 AND o.id < NEW.id));"
+	" END;"
+	/* leaving the live set: the next live entry of the key takes the line */
+	"CREATE TRIGGER queue_head_end AFTER UPDATE OF state ON queue"
+	" WHEN OLD.state <= 1 AND NEW.state >= 2 BEGIN"
+	" UPDATE queue SET head = 0 WHERE id = NEW.id AND head = 1;"
+	" UPDATE queue SET head = 1 WHERE head = 0 AND NEW.order_key IS NOT NULL AND id ="
+	" (SELECT o.id FROM queue AS o INDEXED BY queue_live"
+	" WHERE o.q = NEW.q AND o.order_key = NEW.order_key"
+	" AND o.state <= 1 ORDER BY o.id LIMIT 1);"
+	" END;"
+	/* back in the live set (an expiry undone): it may be older than the current head */
+	"CREATE TRIGGER queue_head_back AFTER UPDATE OF state ON queue"
+	" WHEN OLD.state >= 2 AND NEW.state <= 1 BEGIN"
+	" UPDATE queue SET head = (NEW.order_key IS NULL OR NOT EXISTS"
+	" (SELECT 1 FROM queue AS o INDEXED BY queue_live"
+	" WHERE o.q = NEW.q AND o.order_key = NEW.order_key"
+	" AND o.state <= 1 AND o.id < NEW.id)) WHERE id = NEW.id;"
+	" UPDATE queue SET head = 0 WHERE head = 1 AND q = NEW.q AND order_key = NEW.order_key"
+	" AND state <= 1 AND id > NEW.id"
+	" AND (SELECT head FROM queue WHERE id = NEW.id) = 1;"
+	" END;";
+
+/* From schema 1 (no heads): add the column, the indexes and triggers, compute the heads. */
+static const char *const migrate_1_2_sql =
+	"ALTER TABLE queue ADD COLUMN head INTEGER NOT NULL DEFAULT 0;"
+	"DROP INDEX IF EXISTS queue_order;";
+static const char *const heads_init_sql =
+	"UPDATE queue SET head = 1 WHERE state <= 1 AND (order_key IS NULL OR NOT EXISTS"
+	" (SELECT 1 FROM queue AS o INDEXED BY queue_live"
+	" WHERE o.q = queue.q AND o.order_key = queue.order_key"
+	" AND o.state <= 1 AND o.id < queue.id));";
+
 #define ENTRY_COLS                                                                        \
 	"id, q, state, origin, msg_id, order_key, dest_key, blob, created_ms, expiry_ms, " \
 	"next_try_ms, attempts"
 
-/* An older entry of the same order key holds the line while it is INFLIGHT or a live
- * ACCEPTED one (an expired one waits only for mgw_store_expire(), so it does not block).
- * The index is forced: walking the queue in id order stops after max hits, where the
- * planner's own choice (by next_try) sorts the whole backlog on every claim. */
+/* Only the head of an order key may go (see heads_sql); the heads are walked in id order
+ * through their partial index, which stops after max hits. */
 #define CLAIM_SQL(index, extra)                                                           \
 	"SELECT " ENTRY_COLS " FROM queue AS e INDEXED BY " index                        \
-	" WHERE e.q = ?1 AND e.state = 0"                                                 \
+	" WHERE e.q = ?1 AND e.state = 0 AND e.head = 1"                                  \
 	" AND e.next_try_ms <= ?2 AND (e.expiry_ms = 0 OR e.expiry_ms > ?2)" extra        \
-	" AND NOT EXISTS (SELECT 1 FROM queue AS o WHERE o.q = e.q"                       \
-	" AND o.order_key = e.order_key AND o.id < e.id AND (o.state = 1 OR (o.state = 0" \
-	" AND (o.expiry_ms = 0 OR o.expiry_ms > ?2))))"                                   \
 	" ORDER BY e.id LIMIT ?3"
 
 enum stmt_id {
@@ -116,7 +159,7 @@ static const char *const stmt_sql[_ST_COUNT] = {
 		      " VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?7)"
 		      " ON CONFLICT (q, origin, msg_id) DO NOTHING",
 	[ST_ID_OF] = "SELECT id FROM queue WHERE q = ?1 AND origin = ?2 AND msg_id = ?3",
-	[ST_CLAIM] = CLAIM_SQL("queue_claim", ""),
+	[ST_CLAIM] = CLAIM_SQL("queue_head", ""),
 	/* one destination's entries are few: find them by destination, then sort */
 	[ST_CLAIM_DEST] = CLAIM_SQL("queue_dest", " AND e.dest_key = ?4"),
 	[ST_SET_INFLIGHT] = "UPDATE queue SET state = 1, updated_ms = ?2 WHERE id = ?1 AND state = 0",
@@ -476,7 +519,8 @@ out:
 }
 
 /* Decide whether the file is empty (new), ours, or something else, before writing. */
-static int check_schema(struct mgw_store *s, bool *is_new, char *errbuf, size_t errlen)
+static int check_schema(struct mgw_store *s, bool *is_new, int64_t *version, char *errbuf,
+			size_t errlen)
 {
 	int64_t nobj = 0, uver = 0, appid = 0, ntab = 0;
 	char why[160], ok[128];
@@ -490,7 +534,7 @@ static int check_schema(struct mgw_store *s, bool *is_new, char *errbuf, size_t 
 		*is_new = true;
 		return MGW_OK;
 	}
-	if (appid != STORE_APP_ID || uver != STORE_SCHEMA_VERSION) {
+	if (appid != STORE_APP_ID || uver < 1 || uver > STORE_SCHEMA_VERSION) {
 		snprintf(why, sizeof(why),
 			 "foreign SQLite database (application_id 0x%08" PRIx64
 			 ", user_version %" PRId64 "; expected 0x%08x, %d)",
@@ -512,6 +556,7 @@ static int check_schema(struct mgw_store *s, bool *is_new, char *errbuf, size_t 
 		return open_fail(s, MGW_E_STORE_CORRUPT, errbuf, errlen,
 				 "integrity check failed: %s", ok);
 	*is_new = false;
+	*version = uver;
 	return MGW_OK;
 }
 
@@ -524,11 +569,34 @@ static int create_schema(struct mgw_store *s)
 		return src;
 	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d;",
 		 STORE_APP_ID, STORE_SCHEMA_VERSION);
-	if ((src = exec_sql(s, schema_sql)) != SQLITE_OK || (src = exec_sql(s, sql)) != SQLITE_OK ||
+	if ((src = exec_sql(s, schema_sql)) != SQLITE_OK || (src = exec_sql(s, heads_sql)) != SQLITE_OK ||
+	    (src = exec_sql(s, sql)) != SQLITE_OK || (src = exec_sql(s, "COMMIT")) != SQLITE_OK) {
+		exec_sql(s, "ROLLBACK");
+		return src;
+	}
+	return SQLITE_OK;
+}
+
+/* An older schema brought up to this one, in one transaction (nothing changes on failure). */
+static int migrate_schema(struct mgw_store *s, int64_t from)
+{
+	char sql[64];
+	int src;
+
+	if (from == STORE_SCHEMA_VERSION)
+		return SQLITE_OK;
+	if ((src = exec_sql(s, "BEGIN IMMEDIATE")) != SQLITE_OK)
+		return src;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", STORE_SCHEMA_VERSION);
+	/* from == 1: the only older schema */
+	if ((src = exec_sql(s, migrate_1_2_sql)) != SQLITE_OK ||
+	    (src = exec_sql(s, heads_sql)) != SQLITE_OK ||
+	    (src = exec_sql(s, heads_init_sql)) != SQLITE_OK || (src = exec_sql(s, sql)) != SQLITE_OK ||
 	    (src = exec_sql(s, "COMMIT")) != SQLITE_OK) {
 		exec_sql(s, "ROLLBACK");
 		return src;
 	}
+	LOG_STORE(s, MGW_LOGL_NOTICE, "schema %" PRId64 " migrated to %d", from, STORE_SCHEMA_VERSION);
 	return SQLITE_OK;
 }
 
@@ -556,6 +624,7 @@ int mgw_store_open(void *ctx, const char *path, const struct mgw_store_opts *opt
 	struct stat sb;
 	char mode[16];
 	bool is_new = false, existed;
+	int64_t version = STORE_SCHEMA_VERSION;
 	int rc, src, nrec = 0;
 	size_t i;
 
@@ -589,7 +658,7 @@ int mgw_store_open(void *ctx, const char *path, const struct mgw_store_opts *opt
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	/* read first: nothing is written to a file that turns out not to be ours */
-	if ((rc = check_schema(s, &is_new, errbuf, errlen)) != MGW_OK)
+	if ((rc = check_schema(s, &is_new, &version, errbuf, errlen)) != MGW_OK)
 		goto out;
 	if (sqlite3_db_readonly(s->db, "main") == 1) {
 		rc = open_fail(s, MGW_E_IO, errbuf, errlen, "%s", "opened read-only (no write permission)");
@@ -614,6 +683,11 @@ int mgw_store_open(void *ctx, const char *path, const struct mgw_store_opts *opt
 	if (is_new && (src = create_schema(s)) != SQLITE_OK) {
 		rc = open_fail(s, open_cause(src), errbuf, errlen, "cannot create schema: %s",
 			       sqlite3_errmsg(s->db));
+		goto out;
+	}
+	if (!is_new && (src = migrate_schema(s, version)) != SQLITE_OK) {
+		rc = open_fail(s, open_cause(src), errbuf, errlen, "cannot migrate schema %" PRId64 ": %s",
+			       version, sqlite3_errmsg(s->db));
 		goto out;
 	}
 	if ((src = recover(s, &nrec)) != SQLITE_OK) {

@@ -261,13 +261,16 @@ START_TEST(test_expire)
 	/* before its expiry m1 holds the line of UE:a */
 	ck_assert_int_eq(mgw_store_expire(s, ctx, 1999, 10, &e, &n), MGW_OK);
 	ck_assert_uint_eq(n, 0);
-	/* expired entries are not claimed and do not block their order key */
-	ck_assert_str_eq(claim_ids(s, MGW_Q_SOUTH, NULL, 2000, 10, NULL), "m2,m3");
+	/* an expired entry is not claimed; it holds its line (it is still ACCEPTED) until
+	 * mgw_store_expire() marks it, then the next of its order key goes */
+	ck_assert_str_eq(claim_ids(s, MGW_Q_SOUTH, NULL, 2000, 10, NULL), "m3");
 	ck_assert_int_eq(mgw_store_retry(s, r3.id, 0), MGW_OK);
 	ck_assert_int_eq(mgw_store_expire(s, ctx, 5000, 10, &e, &n), MGW_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(e[0]->msg_id, "m1");
 	ck_assert_str_eq(e[1]->msg_id, "m3");
+	ck_assert_str_eq(claim_ids(s, MGW_Q_SOUTH, NULL, 5000, 10, NULL), "m2");
+	ck_assert_int_eq(mgw_store_retry(s, r2.id, 0), MGW_OK);
 	ck_assert_int_eq(e[0]->state, MGW_QS_FAILED);
 	ck_assert_int_eq(mgw_store_get(s, ctx, MGW_Q_SOUTH, "AS:x", "m3", &g), MGW_OK);
 	ck_assert_int_eq(g->state, MGW_QS_FAILED);
@@ -727,6 +730,64 @@ START_TEST(test_open_foreign)
 }
 END_TEST
 
+/* A store written by schema 1 (before heads): opened, migrated in place, FIFO kept. */
+START_TEST(test_migrate_v1)
+{
+	struct mgw_store *s;
+	sqlite3 *db;
+	int64_t ver = 0;
+	sqlite3_stmt *st;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(db,
+			     "CREATE TABLE queue(id INTEGER PRIMARY KEY,"
+			     " q INTEGER NOT NULL CHECK (q IN (0, 1)),"
+			     " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 3),"
+			     " origin TEXT NOT NULL, msg_id TEXT NOT NULL, order_key TEXT, dest_key TEXT,"
+			     " blob BLOB NOT NULL, created_ms INTEGER NOT NULL,"
+			     " expiry_ms INTEGER NOT NULL DEFAULT 0,"
+			     " next_try_ms INTEGER NOT NULL DEFAULT 0,"
+			     " attempts INTEGER NOT NULL DEFAULT 0, cause TEXT,"
+			     " updated_ms INTEGER NOT NULL, UNIQUE (q, origin, msg_id));"
+			     "CREATE INDEX queue_claim ON queue(q, state, id);"
+			     "CREATE INDEX queue_due ON queue(q, state, next_try_ms);"
+			     "CREATE INDEX queue_dest ON queue(dest_key, q, state);"
+			     "CREATE INDEX queue_order ON queue(q, order_key, id);"
+			     "CREATE INDEX queue_expiry ON queue(expiry_ms) WHERE state = 0 AND expiry_ms != 0;"
+			     "CREATE INDEX queue_done ON queue(updated_ms) WHERE state >= 2;"
+			     "CREATE TABLE kv(ns TEXT NOT NULL, key TEXT NOT NULL, val BLOB,"
+			     " expires_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (ns, key)) WITHOUT ROWID;"
+			     "INSERT INTO queue (q, state, origin, msg_id, order_key, blob, created_ms,"
+			     " updated_ms) VALUES"
+			     " (0, 2, 'UE:a', 'a1', 'UE:a', x'00', 1, 1),"
+			     " (0, 0, 'UE:a', 'a2', 'UE:a', x'00', 1, 1),"
+			     " (0, 1, 'UE:b', 'b1', 'UE:b', x'00', 1, 1),"
+			     " (0, 0, 'UE:a', 'a3', 'UE:a', x'00', 1, 1),"
+			     " (0, 0, 'UE:b', 'b2', 'UE:b', x'00', 1, 1);"
+			     "PRAGMA application_id = 1296521013; PRAGMA user_version = 1;",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+	s = open_ok();
+	/* b1 was INFLIGHT when schema 1 stopped: back to ACCEPTED, still first of UE:b */
+	ck_assert_str_eq(claim_ids(s, MGW_Q_NORTH, NULL, fake_now, 10, NULL), "a2,b1");
+	ck_assert_str_eq(claim_ids(s, MGW_Q_NORTH, NULL, fake_now, 10, NULL), "");
+	ck_assert_int_eq(mgw_store_complete(s, 2), MGW_OK);
+	ck_assert_int_eq(mgw_store_fail(s, 3, "PEER"), MGW_OK);
+	ck_assert_str_eq(claim_ids(s, MGW_Q_NORTH, NULL, fake_now, 10, NULL), "a3,b2");
+	mgw_store_close(s);
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ver = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+	ck_assert_int_eq(ver, 2);
+	talloc_free_children(ctx);
+}
+END_TEST
+
 START_TEST(test_open_damaged)
 {
 	struct mgw_store *s = open_ok();
@@ -919,6 +980,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_purge);
 	tcase_add_test(tc, test_open_garbage);
 	tcase_add_test(tc, test_open_foreign);
+	tcase_add_test(tc, test_migrate_v1);
 	tcase_add_test(tc, test_open_damaged);
 	tcase_add_test(tc, test_open_io);
 	tcase_add_test(tc, test_sync_normal);
