@@ -35,6 +35,7 @@ struct push {
 	json_t *tmpl;
 	const char *tmpl_id; /* msgId of the template */
 	struct mgw_msg *msg; /* --l3g/--n3g */
+	char msg_base[MGW_ID_MAX + 1]; /* its --msg-id; msg->msg_id is rewritten per message */
 	enum mgw_body body_kind;
 	long long count, conc;
 	bool multi;
@@ -78,7 +79,7 @@ static int build_body(struct push *p, struct xfer *x, long long i, char *err, si
 {
 	struct mgw_diag d;
 	char *s = NULL;
-	const char *base = p->msg ? p->msg->msg_id : p->tmpl_id;
+	const char *base = p->msg ? p->msg_base : p->tmpl_id;
 	int rc;
 
 	talloc_free(x->body);
@@ -479,6 +480,7 @@ int sim_push_main(void *ctx, int argc, char **argv)
 			rc = sim_usage_error("push: --msg-id must be 1..%d bytes", MGW_ID_MAX);
 			goto out;
 		}
+		snprintf(p->msg_base, sizeof(p->msg_base), "%s", p->msg->msg_id);
 		if (payload && mgw_msg_set_payload(p->msg, payload, strlen(payload)) != MGW_OK) {
 			rc = sim_usage_error("push: --payload too large");
 			goto out;

@@ -52,6 +52,9 @@
 
 #define DEFAULT_MAX_CONNS 1024
 #define DEFAULT_MAX_STREAMS 128
+/* RST_STREAM frames a peer may send: a burst, then so many per second (see h2_start) */
+#define H2_RST_BURST 10000
+#define H2_RST_RATE 20000
 #define DEFAULT_MAX_BODY (1024 * 1024) /* max_body 0 */
 #define MAX_HEADERS 64           /* per request, both protocols */
 #define MAX_HEADER_BYTES 16384   /* names + values per request (h2; h1 has 8 KiB in all) */
@@ -122,6 +125,7 @@ struct conn {
 	bool dead_io;            /* the socket failed or the peer closed: no close_notify */
 	/* h2 */
 	nghttp2_session *h2;
+	unsigned h2_rst_in; /* RST_STREAM frames received */
 	/* h1 */
 	struct http1_parser *h1;
 	struct mgw_http_req *h1_req; /* being read */
@@ -291,6 +295,16 @@ const char *mgw_http_req_header(const struct mgw_http_req *r, const char *name)
 			break;
 		}
 	return v;
+}
+
+unsigned mgw_http_req_header_count(const struct mgw_http_req *r, const char *name)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < r->nhdr; i++)
+		if (strcasecmp(r->hdr[i].name, name) == 0)
+			n++;
+	return n;
 }
 
 const uint8_t *mgw_http_req_body(const struct mgw_http_req *r, size_t *len)
@@ -674,6 +688,15 @@ static int h2_on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame
 {
 	struct h2s *s;
 
+	if (frame->hd.type == NGHTTP2_RST_STREAM) {
+		struct conn *c = user_data;
+
+		c->h2_rst_in++;
+		LOG_CONN(c, MGW_LOGL_DEBUG, "h2: stream %d reset by the peer (%s), %u so far",
+			 frame->hd.stream_id, nghttp2_http2_strerror(frame->rst_stream.error_code),
+			 c->h2_rst_in);
+		return 0;
+	}
 	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
 		return 0;
 	if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
@@ -706,6 +729,7 @@ static int h2_on_stream_close(nghttp2_session *session, int32_t stream_id, uint3
 static int h2_start(struct conn *c)
 {
 	nghttp2_session_callbacks *cbs = NULL;
+	nghttp2_option *opt = NULL;
 	nghttp2_settings_entry iv[] = {
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, c->srv->max_streams },
 		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 16384 },
@@ -719,7 +743,15 @@ static int h2_start(struct conn *c)
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, h2_on_data);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, h2_on_frame_recv);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, h2_on_stream_close);
-	if (nghttp2_session_server_new(&c->h2, cbs, c) != 0) {
+	if (nghttp2_option_new(&opt) != 0)
+		goto out;
+	/* nghttp2's rapid-reset guard (CVE-2023-44487) allows 1000 RST_STREAM then 33/s and
+	 * ends the session with GOAWAY(INTERNAL_ERROR). libcurl 7.88 (Debian 12) resets every
+	 * stream it has finished (STREAM_CLOSED), so an M5S on curl was cut off after ~1000
+	 * deliveries per connection. A reset here never saves us work (a request is stored
+	 * before its answer), so the guard is kept but at the request rate we can serve. */
+	nghttp2_option_set_stream_reset_rate_limit(opt, H2_RST_BURST, H2_RST_RATE);
+	if (nghttp2_session_server_new2(&c->h2, cbs, c, opt) != 0) {
 		c->h2 = NULL;
 		goto out;
 	}
@@ -728,6 +760,7 @@ static int h2_start(struct conn *c)
 	rc = 0;
 out:
 	nghttp2_session_callbacks_del(cbs);
+	nghttp2_option_del(opt);
 	return rc;
 }
 
@@ -1039,9 +1072,19 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	if (c->proto == P_TLS_HANDSHAKE) {
 		tls_failed(c, what);
 	} else if (what & BEV_EVENT_ERROR) {
-		while (bufferevent_get_openssl_error(bev) != 0)
-			; /* drain: nothing to report after the handshake */
-		LOG_CONN(c, MGW_LOGL_DEBUG, "connection error");
+		unsigned long e, first = 0;
+		char why[160] = "";
+		int serr = EVUTIL_SOCKET_ERROR();
+
+		while ((e = bufferevent_get_openssl_error(bev)) != 0)
+			if (!first)
+				first = e;
+		if (first)
+			ERR_error_string_n(first, why, sizeof(why));
+		LOG_CONN(c, MGW_LOGL_DEBUG, "connection error: %s",
+			 first ? why : serr ? evutil_socket_error_to_string(serr) : "peer closed");
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		LOG_CONN(c, MGW_LOGL_DEBUG, "idle: closed");
 	}
 	/* EOF, error or timeout: on h1 a request with the handler is answered into the void */
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))

@@ -67,6 +67,8 @@ const char *mgw_http_req_method(const struct mgw_http_req *r); /* "POST" */
 const char *mgw_http_req_path(const struct mgw_http_req *r);   /* without query */
 /* Header value by name (case-insensitive), or NULL. */
 const char *mgw_http_req_header(const struct mgw_http_req *r, const char *name);
+/* how many times the request carries header NAME (case-insensitive) */
+unsigned mgw_http_req_header_count(const struct mgw_http_req *r, const char *name);
 const uint8_t *mgw_http_req_body(const struct mgw_http_req *r, size_t *len);
 const char *mgw_http_req_peer(const struct mgw_http_req *r);  /* "ip:port" */
 const char *mgw_http_req_proto(const struct mgw_http_req *r); /* "h2", "h2c", "http/1.1" */

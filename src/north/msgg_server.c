@@ -258,6 +258,11 @@ static void on_request(void *arg, struct mgw_http_req *req)
 		}
 		return refuse(call, MGW_E_MALFORMED, NULL, NULL, "malformed HTTP request");
 	}
+	/* Content-Type is a singleton field (RFC 9110 8.3): two of them is a malformed request,
+	 * not a choice for us to make */
+	if (mgw_http_req_header_count(req, "content-type") > 1)
+		return refuse(call, MGW_E_MALFORMED, NULL, "header Content-Type",
+			      "Content-Type given more than once");
 	if (!is_json(mgw_http_req_header(req, "content-type")))
 		return refuse(call, MGW_E_UNSUPPORTED, NULL, "header Content-Type",
 			      "Content-Type must be application/json");

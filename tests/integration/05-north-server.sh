@@ -24,14 +24,17 @@ M5S="--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key"
 n=0
 
 # post NAME EXPECT-STATUS PATH BODY [curl options...]: prints nothing, fails on mismatch;
-# the answer body is in resp.json
+# the answer body is in resp.json. The request carries Content-Type $CT (application/json
+# unless the caller sets CT=...; CT=none sends none of ours)
 post() {
 	_name=$1 _want=$2 _path=$3 _body=$4
 	shift 4
 	n=$((n + 1))
 	printf '%s' "$_body" >req.json
+	_ct=${CT:-application/json}
+	[ "$_ct" = none ] && _ct=
 	_got=$(curl -s -o resp.json -w '%{http_code}' -D hdr.txt --data-binary @req.json \
-		-H 'Content-Type: application/json' "$@" "$base$_path")
+		-H "Content-Type: $_ct" "$@" "$base$_path")
 	[ "$_got" = "$_want" ] || fail "$_name: HTTP $_got, expected $_want: $(cat resp.json)"
 	echo "ok $n $_name: $_got"
 }
@@ -74,8 +77,15 @@ post "unknown UE" 404 $L3G "$(msg l3g-3 ue-nobody)" $M5S
 problem UE_NOT_FOUND /destAddr/addr
 post "body over max_body" 413 $L3G "$(msg big-1 ue-sms-1 | sed "s/hello big-1/$(head -c 3000 /dev/zero | tr '\0' x)/")" $M5S
 problem INCORRECT_LENGTH
-post "wrong Content-Type" 415 $L3G "$(msg l3g-4 ue-sms-1)" $M5S -H 'Content-Type: text/plain'
+CT=text/plain
+post "wrong Content-Type" 415 $L3G "$(msg l3g-4 ue-sms-1)" $M5S
 problem UNSUPPORTED_MEDIA_TYPE
+CT=none
+post "no Content-Type" 415 $L3G "$(msg l3g-4 ue-sms-1)" $M5S
+problem UNSUPPORTED_MEDIA_TYPE
+CT=
+post "Content-Type twice" 400 $L3G "$(msg l3g-4 ue-sms-1)" $M5S -H 'Content-Type: text/plain'
+problem INVALID_MSG_FORMAT
 post "unknown operation" 404 /msgg-l3gdelivery/v1/deliver-everything "$(msg l3g-5 ue-sms-1)" $M5S
 problem RESOURCE_URI_STRUCTURE_NOT_FOUND
 post "certificate of a device, not the M5S" 403 $L3G "$(msg l3g-6 ue-sms-1)" --cacert pki/ca.pem --cert pki/device-1.pem --key pki/device-1.key
