@@ -4,10 +4,12 @@
 #   server: deliveries/s INTO the gateway (msgg, TLS, h2 and HTTP/1.1, each one durable
 #           before its 204) vs. the same load against nghttpd serving a static file
 #   client: deliveries/s THROUGH the gateway to m5s-sim (device -> store -> h2 mTLS -> M5S)
-#           vs. m5s-sim pushing the same bodies to m5s-sim directly (no gateway)
-# Usage: bench/north-bench.sh [BUILDDIR] (default _build); N=10000 C=100 to change the load.
+#           vs. m5s-sim pushing the same bodies to m5s-sim directly (no gateway); C devices,
+#           one line each (per-originator order allows one delivery in flight per device)
+# Usage: bench/north-bench.sh [BUILDDIR] (default _build); N=10000 C=100 to change the load,
+# PERF=FILE to profile the gateway during the client half.
 set -u
-top=$(cd "$(dirname "$0")/.. && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
 b=${1:-$top/_build}
 N=${N:-10000}
 C=${C:-100}
@@ -26,7 +28,7 @@ now() { python3 -c 'import time; print(time.time())'; }
 lport=$(free_port); tport=$(free_port); simport=$(free_port)
 : >devices.yaml
 devs=
-for i in $(seq 1 10); do
+for i in $(seq 1 "$C"); do
 	printf -- '- ue: ue-%d\n  coap: { psk_identity: s-%d, psk: "k%d" }\n' $i $i $i >>devices.yaml
 	devs="$devs${devs:+,}psk:s-$i"
 done
@@ -70,11 +72,14 @@ echo "server  h2load -> gateway (same body, idempotent 204): ${gw_rps:-?} req/s;
 bg "$SIM" serve --listen 127.0.0.1:$simport --record "$T_DIR/sim.jsonl" --cert pki/m5s.pem --key pki/m5s.key --client-ca pki/ca.pem 2>sim.log
 sim=$BG_PID
 sleep 0.5
-per=$((N / 10))
+per=$((N / C))
+# PERF=FILE: record the gateway's profile of this half with perf (perf report -i FILE)
+[ -n "${PERF:-}" ] && { perf record -F 2000 -g -p "$gw" -o "$PERF" >/dev/null 2>&1 & perf_pid=$!; }
 t0=$(now)
 $TESTDEV inject --port "$tport" --devices "$devs" --count "$per" --prefix c >inj.txt
 wait_records sim.jsonl "$N" 'r["status"]==200' 300 || echo "client: not all delivered"
 t1=$(now)
+[ -n "${PERF:-}" ] && { kill -INT $perf_pid; wait $perf_pid; }
 thru=$(rate "$N" "$(python3 -c "print($t1 - $t0)")")
 printf '{"oriAddr":{"addrType":"UE","addr":"ue-1"},"destAddr":{"addrType":"AS","addr":"as-1"},"msgId":"direct","stoAndFwInd":false,"payload":"hello"}' >ue.json
 "$SIM" push --url "https://127.0.0.1:$simport/msgs-msgdelivery/v1/deliver-ue-message" --cacert pki/ca.pem \
