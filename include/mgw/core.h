@@ -56,6 +56,9 @@ int mgw_core_report_delivered(struct mgw_core *c, const struct mgw_msg *m);
 /* Downlink: hand due SOUTH entries to adapters now (also runs on a 1 s timer, which also
  * expires undeliverable entries into REPT_DELY_FAILED reports). */
 void mgw_core_kick_south(struct mgw_core *c);
+/* A device of UE ue is reachable again (it observes, subscribes, binds): its waiting
+ * downlink entries skip what is left of their retry back-off and go now. */
+int mgw_core_device_ready(struct mgw_core *c, const char *ue);
 
 /* The security instance (for audit records at boundaries the core does not see, e.g. a
  * refused TLS handshake toward the M5S). */

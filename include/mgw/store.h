@@ -99,6 +99,10 @@ int mgw_store_get(struct mgw_store *s, void *ctx, enum mgw_queue q, const char *
 		  const char *msg_id, struct mgw_store_entry **out);
 /* Count entries of queue q in state st (for high-water marks and tests). */
 int mgw_store_count(struct mgw_store *s, enum mgw_queue q, enum mgw_qstate st, size_t *n);
+/* ACCEPTED entries of q for dest_key waiting out a retry back-off become due now (a device
+ * came back): *n (if not NULL) says how many. Part of the current batch. */
+int mgw_store_wake(struct mgw_store *s, enum mgw_queue q, const char *dest_key, int64_t now_ms,
+		   size_t *n);
 /* Earliest next_try_ms of ACCEPTED entries in q (0 if none): for the retry timer. */
 int mgw_store_next_due(struct mgw_store *s, enum mgw_queue q, int64_t *next_ms);
 /* Delete DONE/FAILED rows older than done_keep_ms and expired kv rows. */

@@ -547,3 +547,26 @@ void mgw_core_kick_south(struct mgw_core *c)
 {
 	notify_later(c, MGW_Q_SOUTH);
 }
+
+int mgw_core_device_ready(struct mgw_core *c, const char *ue)
+{
+	struct mgw_addr a;
+	char dest[MGW_ID_MAX + MGW_ADDR_TYPE_NAME_MAX + 2];
+	size_t n = 0;
+	int rc;
+
+	if (!c || !ue)
+		return MGW_E_INVAL;
+	/* the same key the downlink entries were stored under (mgw_core_accept_downlink) */
+	snprintf(dest, sizeof(dest), "UE:%s", ue);
+	if (mgw_addr_parse(&a, dest) != MGW_OK || a.type != MGW_ADDR_UE)
+		return MGW_E_INVAL;
+	mgw_addr_fmt(&a, dest, sizeof(dest));
+	if ((rc = mgw_store_wake(c->store, MGW_Q_SOUTH, dest, mgw_now_ms(), &n)) != MGW_OK)
+		return rc;
+	if (n)
+		LOGP(DCORE, MGW_LOGL_DEBUG, "downlink %s: reachable, %zu waiting entries due now",
+		     dest, n);
+	notify_later(c, MGW_Q_SOUTH);
+	return MGW_OK;
+}

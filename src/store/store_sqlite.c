@@ -134,6 +134,7 @@ enum stmt_id {
 	ST_FAIL,
 	ST_RETRY,
 	ST_STATE_OF,
+	ST_WAKE,
 	ST_EXPIRE_SEL,
 	ST_EXPIRE_SET,
 	ST_GET,
@@ -171,6 +172,8 @@ static const char *const stmt_sql[_ST_COUNT] = {
 	[ST_RETRY] = "UPDATE queue SET state = 0, next_try_ms = ?2, attempts = attempts + 1,"
 		     " updated_ms = ?3 WHERE id = ?1 AND state = 1",
 	[ST_STATE_OF] = "SELECT state FROM queue WHERE id = ?1",
+	[ST_WAKE] = "UPDATE queue SET next_try_ms = 0 WHERE dest_key = ?1 AND q = ?2 AND state = 0"
+		    " AND next_try_ms > ?3",
 	/* by the (partial) expiry index: the planner would walk the whole queue in id order */
 	[ST_EXPIRE_SEL] = "SELECT " ENTRY_COLS " FROM queue INDEXED BY queue_expiry"
 			  " WHERE state = 0 AND expiry_ms != 0"
@@ -995,6 +998,27 @@ int mgw_store_retry(struct mgw_store *s, int64_t id, int64_t next_try_ms)
 	sqlite3_bind_int64(st, 2, next_try_ms);
 	sqlite3_bind_int64(st, 3, mgw_now_ms());
 	return update_one(s, st, "retry", id);
+}
+
+int mgw_store_wake(struct mgw_store *s, enum mgw_queue q, const char *dest_key, int64_t now_ms,
+		   size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc, src;
+
+	if (!s || !q_valid(q) || !dest_key)
+		return MGW_E_INVAL;
+	if ((rc = batch_begin(s)) != MGW_OK)
+		return rc;
+	st = stmt(s, ST_WAKE);
+	bind_text(st, 1, dest_key);
+	sqlite3_bind_int(st, 2, q);
+	sqlite3_bind_int64(st, 3, now_ms);
+	if ((src = exec_done(s, st)) != SQLITE_OK)
+		return write_failed(s, "wake", src);
+	if (n)
+		*n = (size_t)sqlite3_changes(s->db);
+	return MGW_OK;
 }
 
 int mgw_store_expire(struct mgw_store *s, void *ctx, int64_t now_ms, size_t max,

@@ -245,6 +245,32 @@ START_TEST(test_retry_next_try)
 }
 END_TEST
 
+/* a device came back: its entries skip the rest of their back-off, others keep theirs */
+START_TEST(test_wake)
+{
+	struct mgw_store *s = open_ok();
+	struct cbrec ra = { 0 }, rb = { 0 };
+	size_t n = 99;
+
+	ck_assert_int_eq(enq(s, MGW_Q_SOUTH, "AS:x", "a1", "UE:a", "UE:a", 0, &ra), MGW_OK);
+	ck_assert_int_eq(enq(s, MGW_Q_SOUTH, "AS:x", "b1", "UE:b", "UE:b", 0, &rb), MGW_OK);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_OK);
+	ck_assert_str_eq(claim_ids(s, MGW_Q_SOUTH, NULL, fake_now, 10, NULL), "a1,b1");
+	ck_assert_int_eq(mgw_store_retry(s, ra.id, fake_now + 60000), MGW_OK);
+	ck_assert_int_eq(mgw_store_retry(s, rb.id, fake_now + 60000), MGW_OK);
+	ck_assert_str_eq(claim_ids(s, MGW_Q_SOUTH, NULL, fake_now, 10, NULL), "");
+	ck_assert_int_eq(mgw_store_wake(s, MGW_Q_SOUTH, "UE:a", fake_now, &n), MGW_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(claim_ids(s, MGW_Q_SOUTH, NULL, fake_now, 10, NULL), "a1");
+	/* nothing waiting: nothing changed */
+	ck_assert_int_eq(mgw_store_wake(s, MGW_Q_SOUTH, "UE:zz", fake_now, &n), MGW_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(mgw_store_wake(s, MGW_Q_SOUTH, NULL, fake_now, &n), MGW_E_INVAL);
+	mgw_store_close(s);
+	talloc_free_children(ctx);
+}
+END_TEST
+
 START_TEST(test_expire)
 {
 	struct mgw_store *s = open_ok();
@@ -968,6 +994,7 @@ static Suite *store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_enqueue_claim_complete);
 	tcase_add_test(tc, test_retry_next_try);
+	tcase_add_test(tc, test_wake);
 	tcase_add_test(tc, test_expire);
 	tcase_add_test(tc, test_fifo_order_key);
 	tcase_add_test(tc, test_duplicates);
