@@ -25,7 +25,8 @@ enum mgw_body {
 	                         member names, oriAddr ignored, stoAndFwInd optional */
 	MGW_BODY_STORED,      /* internal envelope for the store: every member + metadata */
 };
-/* MGW_BODY_DEVICE: decoding never reads oriAddr (the security layer binds the originator)
+/* MGW_BODY_DEVICE: decoding reads an optional oriAddr only as a claim (the security layer
+ * binds the originator and rewrites or refuses a different one, policy spoofed_origin)
  * and also reads priority; encoding (downlink) writes oriAddr and priority when set, and
  * stoAndFwInd only when true.
  * MGW_BODY_STORED: {"v":1, the message members, "expiry" (ms), "kind", "dir", "ingress",

@@ -1075,11 +1075,12 @@ struct member {
 	int (*encode)(struct enc *e, json_t *obj, const char *name, const char *ptr);
 };
 
-/* oriAddr is never read from a device (the security layer binds the originator to the
- * authenticated credential) but is written towards it on downlink. */
+/* oriAddr from a device is only a claim: the security layer compares it with the UE bound
+ * to the authenticated credential and rewrites it or refuses the message (policy
+ * spoofed_origin); it is optional there and written towards the device on downlink. */
 static const struct member members[] = {
 	{ "v", B_STO, B_STO, B_STO, dec_version, always, enc_version },
-	{ "oriAddr", B_WIREMSG | B_REP | B_STO, B_WIREMSG | B_REP | B_DEV | B_STO,
+	{ "oriAddr", B_WIREMSG | B_REP | B_DEV | B_STO, B_WIREMSG | B_REP | B_DEV | B_STO,
 	  B_WIREMSG | B_REP, dec_ori, has_ori, enc_ori },
 	{ "destAddr", ~0u, ~0u, B_WIREMSG | B_REP | B_DEV, dec_dest, has_dest, enc_dest },
 	{ "appId", B_WIREMSG | B_DEV | B_STO, B_WIREMSG | B_DEV | B_STO, 0, dec_app_id,

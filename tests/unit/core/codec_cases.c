@@ -326,8 +326,8 @@ const struct codec_case codec_cases[] = {
 	  SCHEMA_ACCEPTS },
 
 	/* no OpenAPI schema: the device body and the store envelope */
-	{ "device oriAddr ignored", API_MSG, DEV, "{\"oriAddr\":42," DEST "," ID "}", GEN_NONE,
-	  MGW_OK, "", SCHEMA_NONE },
+	{ "device oriAddr a number", API_MSG, DEV, "{\"oriAddr\":42," DEST "," ID "}", GEN_NONE,
+	  MGW_E_TYPE, "/oriAddr", SCHEMA_NONE },
 	{ "device destAddr missing", API_MSG, DEV, "{" ID "}", GEN_NONE, MGW_E_MISSING,
 	  "/destAddr", SCHEMA_NONE },
 	{ "device priority a number", API_MSG, DEV, "{" DEST "," ID ",\"priority\":1}", GEN_NONE,

@@ -276,14 +276,16 @@ START_TEST(device_body)
 	struct mgw_diag d;
 	char *out;
 
-	/* oriAddr is never read from a device; stoAndFwInd defaults to false */
+	/* oriAddr from a device is read as a claim (security compares it with the bound UE);
+	 * stoAndFwInd defaults to false */
 	ck_assert_int_eq(decode_str(ctx, MGW_BODY_DEVICE,
 				    "{\"oriAddr\":{\"addrType\":\"AS\",\"addr\":\"spoof\"},"
 				    "\"destAddr\":{\"addrType\":\"AS\",\"addr\":\"as-1\"},"
 				    "\"msgId\":\"x\",\"priority\":\"URGENT\"}",
 				    &m, &d),
 			 MGW_OK);
-	ck_assert_int_eq(m->ori.type, MGW_ADDR_NONE);
+	ck_assert_int_eq(m->ori.type, MGW_ADDR_AS);
+	ck_assert_str_eq(m->ori.addr, "spoof");
 	ck_assert(!m->sto_fw_ind);
 	ck_assert_int_eq(m->priority, MGW_PRIO_NONE);
 	/* downlink towards the device carries the originator */
