@@ -16,6 +16,7 @@
 static const char usage_text[] =
 	"usage: m5s-sim serve --listen ADDR:PORT (--cert F --key F [--client-ca F] | --insecure)\n"
 	"                     --record FILE.jsonl [--script FILE] [--token SECRET] [--port-file F]\n"
+	"                     [--max-payload BYTES]\n"
 	"       m5s-sim push --url URL [--cacert F] [--cert F --key F] [--insecure]\n"
 	"                    [--http1 | --http2] [--token T]\n"
 	"                    (--body JSON | --body-file F |\n"
@@ -29,7 +30,8 @@ static const char usage_text[] =
 	"  Each request is appended to --record as one JSON line. --script FILE (re-read on\n"
 	"  SIGHUP) holds rules \"MATCH... ACTION [times=N]\": MATCH is *, path=GLOB or\n"
 	"  msgId=GLOB; ACTION is ok, stored, failed[:CAUSE], status=CODE[:RETRY_AFTER],\n"
-	"  delay=MS or drop. Without a matching rule: 200 MessageDeliveryAck.\n"
+	"  delay=MS or drop. Without a matching rule: 200 MessageDeliveryAck. --max-payload\n"
+	"  raises the payload limit (default 8192 bytes) for large-message labs.\n"
 	"push: POST one delivery (prints \"HTTP <status>\" and the answer; exit 0 on 2xx,\n"
 	"  3 otherwise) or, with --count, N deliveries with msgIds ID-0..ID-(N-1), C at a time.\n"
 	"\n"

@@ -86,6 +86,7 @@ struct sim {
 	struct sim_script *script;
 	char *token;
 	uint64_t seq;
+	struct mgw_codec_limits lim; /* --max-payload */
 	struct call *pending; /* delayed and dropped requests */
 	bool stopping;        /* SIGTERM/SIGINT: new requests get 503 */
 	struct event *sig[4];
@@ -441,8 +442,8 @@ static void handle(void *arg, struct mgw_http_req *req)
 		rc = check_as_message(c, &d);
 	} else {
 		rc = mgw_json_decode_msg(c, c->op == OP_REPORT ? MGW_BODY_REPORT : MGW_BODY_UE_MESSAGE,
-					 (const char *)(b ? b : (const uint8_t *)""), b ? n : 0, NULL,
-					 &m, &d);
+					 (const char *)(b ? b : (const uint8_t *)""), b ? n : 0,
+					 &c->sim->lim, &m, &d);
 		if (rc == MGW_OK) {
 			c->ori = m->ori;
 			snprintf(c->msg_id, sizeof(c->msg_id), "%s", m->msg_id);
@@ -593,6 +594,7 @@ static const struct option serve_opts[] = {
 	{ "script", required_argument, NULL, 's' },
 	{ "token", required_argument, NULL, 't' },
 	{ "port-file", required_argument, NULL, 'p' },
+	{ "max-payload", required_argument, NULL, 'm' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -622,6 +624,17 @@ int sim_serve_main(void *ctx, int argc, char **argv)
 		case 's': sim->script_file = optarg; break;
 		case 't': sim->token = optarg; break;
 		case 'p': port_file = optarg; break;
+		case 'm': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+
+			if (*end || v < 1 || v > 1048576) {
+				rc = sim_usage_error("serve: --max-payload wants 1..1048576 bytes");
+				goto out;
+			}
+			sim->lim.max_payload = (size_t)v;
+			break;
+		}
 		default:
 			rc = sim_usage_error("serve: unknown option or missing value '%s'",
 					     argv[optind - 1]);
@@ -682,7 +695,13 @@ int sim_serve_main(void *ctx, int argc, char **argv)
 	cfg.name = "m5s-sim";
 	cfg.addr = addr;
 	cfg.port = port;
-	cfg.max_body = mgw_codec_default_limits.max_body;
+	if (!sim->lim.max_payload)
+		sim->lim = mgw_codec_default_limits;
+	/* room for the payload as JSON text (escapes) and the other members */
+	sim->lim.max_body = sim->lim.max_payload * 2 + 4096 > mgw_codec_default_limits.max_body
+				    ? sim->lim.max_payload * 2 + 4096
+				    : mgw_codec_default_limits.max_body;
+	cfg.max_body = sim->lim.max_body;
 	err[0] = '\0';
 	if (mgw_http_server_start(sim, sim->base, &cfg, handle, conn_event, sim, &sim->http, err,
 				  sizeof(err)) != MGW_OK) {
