@@ -10,8 +10,8 @@ cd "$top" || exit 2
 rules='
 src/store           err log store
 src/security        err log addr msg cfg codec store security
-src/core            err log addr msg cfg codec store security adapter router core fsm
-src/adapter         err log addr msg cfg codec adapter core security fsm adapter_testdev
+src/core            err log addr msg cfg codec codec_cbor store security adapter router core fsm
+src/adapter         err log addr msg cfg codec codec_cbor adapter core security fsm adapter_testdev adapter_coap
 src/north           err log addr msg cfg codec core security store north fsm
 src/gw              *
 '

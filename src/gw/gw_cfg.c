@@ -4,6 +4,7 @@
 #include <string.h>
 #include <talloc.h>
 
+#include <mgw/adapter_coap.h>
 #include <mgw/adapter_testdev.h>
 #include <mgw/cfg.h>
 #include <mgw/log.h>
@@ -82,6 +83,8 @@ static const struct mgw_cfg_item top_items[] = {
 	  "security policy for device traffic", &mgw_policy_schema },
 	{ "north", MGW_CFG_SECTION, OFF(gw_cfg, north), 0, 0, 0, NULL,
 	  "the MSGin5G side (TS 29.538)", &mgw_north_schema },
+	{ "coap", MGW_CFG_SECTION, OFF(gw_cfg, coap), 0, 0, 0, NULL,
+	  "Non-3GPP devices over CoAP/DTLS 1.2 (libcoap)", &mgw_coap_schema },
 	{ "testdev", MGW_CFG_SECTION, OFF(gw_cfg, testdev), 0, 0, 0, NULL,
 	  "lab device adapter: plain TCP line protocol on loopback (needs insecure: true)",
 	  &mgw_testdev_schema },

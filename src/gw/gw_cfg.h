@@ -34,6 +34,7 @@ struct gw_cfg {
 	struct mgw_north_cfg *north;
 	/* southbound adapter sections (NULL: that adapter is off) */
 	void *testdev;
+	void *coap;
 };
 
 extern const struct mgw_cfg_schema gw_cfg_schema;

@@ -14,6 +14,7 @@
 #include <talloc.h>
 
 #include <mgw/adapter.h>
+#include <mgw/adapter_coap.h>
 #include <mgw/adapter_testdev.h>
 #include <mgw/cfg.h>
 #include <mgw/core.h>
@@ -33,6 +34,7 @@ static const struct {
 	const struct mgw_adapter_ops *ops;
 	size_t cfg_off; /* its section in struct gw_cfg */
 } adapters[] = {
+	{ &mgw_adapter_coap, offsetof(struct gw_cfg, coap) },
 	{ &mgw_adapter_testdev, offsetof(struct gw_cfg, testdev) },
 	{ NULL, 0 },
 };

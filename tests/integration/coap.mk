@@ -1,0 +1,4 @@
+# tests/integration/coap.mk: CoAP/DTLS devices (issue 4), coap-client-openssl as the device
+COAP_TESTS = tests/integration/03-coap-uplink.sh tests/integration/03-coap-downlink.sh
+TESTS += $(COAP_TESTS)
+EXTRA_DIST += $(COAP_TESTS)
