@@ -118,6 +118,34 @@ ok "device away across a gateway kill -9: dl-4 delivered when it came back"
 [ "$(records sim.jsonl 'r["path"].endswith("deliver-report") and r["body"]["msgId"]=="dl-4"')" = 1 ] ||
 	fail "dl-4 reported more than once"
 
+# 4. a device that asks for CBOR (Accept: 60) gets the notification as CBOR
+kill $obs 2>/dev/null; wait $obs 2>/dev/null
+_before=$(grep -c 'observing /inbox' "$log")
+timeout 40 $CC -s 30 -B 30 -A cbor -u sensor-1 -k secretPSK "coaps://127.0.0.1:$cport/inbox" >obs4.out 2>obs4.err &
+obs=$!
+T_PIDS="$T_PIDS $obs"
+_end=$(( $(date +%s) + 10 ))
+until [ "$(grep -c 'observing /inbox' "$log")" -gt "$_before" ]; do
+	[ "$(date +%s)" -le "$_end" ] || fail "CBOR device never observed: $(cat obs4.err)"
+	sleep 0.1
+done
+push dl-5
+_end=$(( $(date +%s) + 20 ))
+until grep -aq 'dl-5' obs4.out; do
+	[ "$(date +%s)" -le "$_end" ] || fail "dl-5 never reached the CBOR device"
+	sleep 0.1
+done
+reported dl-5
+python3 - <<'PY' || fail "the CBOR notification is not CBOR: $(od -c obs4.out | head)"
+b = open("obs4.out", "rb").read()
+i = b.index(b"dl-5")
+# the notification is one CBOR map: find its start after the initial JSON "{}" answer
+start = b.index(b"{}") + 2 if b.startswith(b"{}") else 0
+assert 0xa0 <= b[start] <= 0xbf, hex(b[start])
+assert b"msgId" in b[start:] and b"to the device: dl-5" in b[start:]
+PY
+ok "Accept: cbor: the notification is a CBOR map, delivered and reported"
+
 kill $obs 2>/dev/null; wait $obs 2>/dev/null
 kill -TERM $gw; wait $gw; rc=$?; T_PIDS="$SIM_PID"
 [ $rc -eq 0 ] || fail "gateway exit $rc"

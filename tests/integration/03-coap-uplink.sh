@@ -72,6 +72,28 @@ body_of sim.jsonl 0 'r["body"]["msgId"]=="cert-1"' >up-cert.json
 ok "certificate device: 2.04, at m5s-sim from ue-cert-1"
 validate 'TS29538_MSGS_MSGDelivery.yaml#UEMessageDelivery' up-psk.json up-cert.json
 
+# 2b. the same as CBOR (Content-Format 60): arrives as the same JSON body
+python3 - <<'PY'
+def enc(v):
+    def head(major, n):
+        if n < 24: return bytes([major << 5 | n])
+        if n < 256: return bytes([major << 5 | 24, n])
+        return bytes([major << 5 | 25]) + n.to_bytes(2, "big")
+    if isinstance(v, bool): return b"\xf5" if v else b"\xf4"
+    if isinstance(v, str): b = v.encode(); return head(3, len(b)) + b
+    if isinstance(v, bytes): return head(2, len(v)) + v
+    if isinstance(v, dict): return head(5, len(v)) + b"".join(enc(k) + enc(x) for k, x in v.items())
+    raise TypeError(v)
+open("cbor-1.cbor", "wb").write(enc({"destAddr": {"addrType": "AS", "addr": "as-1"}, "msgId": "cbor-1",
+    "payload": b"bytes from a CBOR device", "delivStReqInd": False}))
+PY
+timeout 30 $CC -v 6 -B 20 -m post -t cbor -f cbor-1.cbor $PSK "$URL/msg" >cbor-1.out 2>&1
+[ "$(code cbor-1)" = 2.04 ] || fail "CBOR body: $(code cbor-1): $(tail -n 3 cbor-1.out)"
+wait_records sim.jsonl 1 'r["body"]["msgId"]=="cbor-1"' || fail "cbor-1 never reached m5s-sim"
+[ "$(records sim.jsonl 'r["body"]["msgId"]=="cbor-1" and r["body"]["payload"]=="bytes from a CBOR device" and r["body"]["oriAddr"]["addr"]=="ue-coap-1"')" = 1 ] ||
+	fail "cbor-1 arrived changed: $(grep cbor-1 sim.jsonl)"
+ok "CBOR body (Content-Format 60, payload as a byte string): 2.04, arrived as JSON from ue-coap-1"
+
 # 3. refused at the handshake, each with one audit record, nothing forwarded
 refused() { # name cause-regex client-command...
 	_name=$1 _cause=$2

@@ -189,7 +189,6 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 		if (!s->dtls || s->established || s->audited ||
 		    now - s->created_ms < HANDSHAKE_TIMEOUT_MS)
 			continue;
-		ad->n.handshakes_failed++;
 		if (s->have_id)
 			cs_refuse(s, MGW_E_BAD_CREDENTIAL, "BAD_CREDENTIAL",
 				  "DTLS handshake not completed (wrong key?)");
@@ -224,43 +223,55 @@ static bool bucket_take(double *tokens, int64_t *last_ms, double rate, double bu
 	return true;
 }
 
-bool cs_rate_ok(struct cs *s)
-{
-	return bucket_take(&s->tokens, &s->last_ms, (double)s->ad->cfg->rate,
-			   (double)s->ad->cfg->burst);
-}
-
-/* a handshake from ip: within handshake_rate? */
-static bool handshake_ok(struct coap_ad *ad, const char *ip)
+/* Take a token from KEY's bucket in list l (rate/s, burst); false when empty. At most
+ * HS_BUCKETS_MAX keys are kept: full buckets are forgotten first (they would start full
+ * anyway); if all are in use, full_answer is the verdict for a new key. */
+static bool keyed_take(struct coap_ad *ad, struct bucket_list *l, size_t *n, const char *key,
+		       double rate, double burst, bool full_answer)
 {
 	struct hs_bucket *b, *next;
-	double rate = (double)ad->cfg->handshake_rate;
 	int64_t now = coap_now_ms();
 
-	LIST_FOREACH(b, &ad->buckets, link)
-		if (strcmp(b->ip, ip) == 0)
+	LIST_FOREACH(b, l, link)
+		if (strcmp(b->key, key) == 0)
 			break;
 	if (!b) {
-		/* forget addresses whose bucket has refilled: they would start full anyway */
-		if (ad->nbuckets >= HS_BUCKETS_MAX) {
-			for (b = LIST_FIRST(&ad->buckets); b; b = next) {
+		if (*n >= HS_BUCKETS_MAX) {
+			for (b = LIST_FIRST(l); b; b = next) {
 				next = LIST_NEXT(b, link);
-				if (b->tokens + (double)(now - b->last_ms) * rate / 1000.0 >= 2 * rate) {
+				if (b->tokens + (double)(now - b->last_ms) * rate / 1000.0 >= burst) {
 					LIST_REMOVE(b, link);
 					talloc_free(b);
-					ad->nbuckets--;
+					(*n)--;
 				}
 			}
-			if (ad->nbuckets >= HS_BUCKETS_MAX)
-				return false; /* a flood from many addresses: refuse until they calm */
+			if (*n >= HS_BUCKETS_MAX)
+				return full_answer;
 		}
 		if (!(b = talloc_zero(ad, struct hs_bucket)))
-			return false;
-		snprintf(b->ip, sizeof(b->ip), "%s", ip);
-		LIST_INSERT_HEAD(&ad->buckets, b, link);
-		ad->nbuckets++;
+			return full_answer;
+		snprintf(b->key, sizeof(b->key), "%s", key);
+		LIST_INSERT_HEAD(l, b, link);
+		(*n)++;
 	}
-	return bucket_take(&b->tokens, &b->last_ms, rate, 2 * rate);
+	return bucket_take(&b->tokens, &b->last_ms, rate, burst);
+}
+
+/* the device's uplink rate (per UE, across its sessions) */
+bool cs_rate_ok(struct cs *s)
+{
+	struct coap_ad *ad = s->ad;
+
+	return keyed_take(ad, &ad->ue_buckets, &ad->n_ue_buckets, s->ue, (double)ad->cfg->rate,
+			  (double)ad->cfg->burst, true);
+}
+
+/* a handshake from ip: within handshake_rate? (a flood from many addresses is refused) */
+static bool handshake_ok(struct coap_ad *ad, const char *ip)
+{
+	double rate = (double)ad->cfg->handshake_rate;
+
+	return keyed_take(ad, &ad->ip_buckets, &ad->n_ip_buckets, ip, rate, 2 * rate, false);
 }
 
 /* ---- sessions ---- */
@@ -324,9 +335,11 @@ struct cs *cs_of(struct coap_ad *ad, coap_session_t *session)
 /* Refuse this session's handshake: one audit record, counted. */
 static void cs_refuse(struct cs *s, int rc, const char *cause, const char *detail)
 {
-	if (!s->audited)
+	if (!s->audited) {
 		mgw_security_audit_reject(s->ad->sec, MGW_DIR_UPLINK, MGW_IN_COAP, &s->id, NULL, rc,
 					  cause, detail);
+		s->ad->n.handshakes_failed++;
+	}
 	s->audited = true;
 	snprintf(s->ad->last_refused, sizeof(s->ad->last_refused), "%s", s->peer);
 	s->ad->last_refused_ms = coap_now_ms();
@@ -349,7 +362,6 @@ static int event_cb(coap_session_t *session, const coap_event_t event)
 				/* a handshake without a credential (cannot happen with PSK/PKI
 				 * callbacks, but never serve it) */
 				cs_refuse(s, MGW_E_AUTH, "NO_CREDENTIAL", "DTLS without a credential");
-				ad->n.handshakes_failed++;
 				break;
 			}
 			s->established = true;
@@ -362,7 +374,6 @@ static int event_cb(coap_session_t *session, const coap_event_t event)
 		if ((s = coap_session_get_app_data(session))) {
 			s->failed = true;
 			if (!s->established) {
-				ad->n.handshakes_failed++;
 				cs_refuse(s, s->have_id ? MGW_E_BAD_CREDENTIAL : MGW_E_TLS,
 					  s->have_id ? "BAD_CREDENTIAL" : "TLS_HANDSHAKE",
 					  s->have_id ? "DTLS handshake failed (wrong key?)"
@@ -444,14 +455,12 @@ static const coap_bin_const_t *psk_cb(coap_bin_const_t *identity, coap_session_t
 	if (!identity || identity->length == 0 || identity->length > MGW_ID_MAX ||
 	    memchr(identity->s, '\0', identity->length)) {
 		snprintf(s->id.value, sizeof(s->id.value), "(invalid)");
-		ad->n.handshakes_failed++;
 		cs_refuse(s, MGW_E_MALFORMED, "BAD_IDENTITY", "PSK identity empty, too long or binary");
 		return NULL;
 	}
 	snprintf(s->id.value, sizeof(s->id.value), "%.*s", (int)identity->length,
 		 (const char *)identity->s);
 	if (s->refused) {
-		ad->n.handshakes_failed++;
 		cs_refuse(s, MGW_E_FULL, s->refused_cause,
 			  strcmp(s->refused_cause, "MAX_SESSIONS") == 0 ? "coap.max_sessions reached"
 									 : "coap.handshake_rate exceeded");
@@ -459,7 +468,6 @@ static const coap_bin_const_t *psk_cb(coap_bin_const_t *identity, coap_session_t
 	}
 	dev = mgw_registry_by_cred(mgw_security_registry(ad->sec), MGW_CRED_PSK_ID, s->id.value);
 	if (!dev || mgw_device_psk(dev, &k, &klen) != MGW_OK) {
-		ad->n.handshakes_failed++;
 		cs_refuse(s, MGW_E_UNKNOWN_DEVICE, NULL, "unknown PSK identity");
 		return NULL;
 	}
@@ -490,12 +498,10 @@ static int cert_cb(const char *cn, const uint8_t *der, size_t der_len, coap_sess
 	cs_admit(s);
 	s->id.kind = MGW_CRED_CERT_FP;
 	if (!validated && ad->cfg->tls && ad->cfg->tls->ca) {
-		ad->n.handshakes_failed++;
 		cs_refuse(s, MGW_E_BAD_CREDENTIAL, "CERT_UNTRUSTED", "client certificate not valid");
 		return 0;
 	}
 	if (!der || !EVP_Digest(der, der_len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
-		ad->n.handshakes_failed++;
 		cs_refuse(s, MGW_E_MALFORMED, "BAD_CERT", "client certificate unreadable");
 		return 0;
 	}
@@ -506,13 +512,11 @@ static int cert_cb(const char *cn, const uint8_t *der, size_t der_len, coap_sess
 	}
 	s->id.value[o] = '\0';
 	if (s->refused) {
-		ad->n.handshakes_failed++;
 		cs_refuse(s, MGW_E_FULL, s->refused_cause, "session limit");
 		return 0;
 	}
 	dev = mgw_registry_by_cred(mgw_security_registry(ad->sec), MGW_CRED_CERT_FP, s->id.value);
 	if (!dev) {
-		ad->n.handshakes_failed++;
 		cs_refuse(s, MGW_E_UNKNOWN_DEVICE, NULL, "client certificate not registered");
 		LOG_CS(s, MGW_LOGL_INFO, "certificate CN '%s' %s not registered", cn ? cn : "",
 		       s->id.value);
@@ -666,7 +670,8 @@ static int coap_start(const struct mgw_adapter_env *env, const void *cfg, void *
 	ad->sec = env->sec;
 	ad->ticket_ctx = env->ctx;
 	TAILQ_INIT(&ad->sessions);
-	LIST_INIT(&ad->buckets);
+	LIST_INIT(&ad->ip_buckets);
+	LIST_INIT(&ad->ue_buckets);
 	for (size_t i = 0; i < COAP_UE_BUCKETS; i++)
 		LIST_INIT(&ad->by_ue[i]);
 	talloc_set_destructor(ad, ad_destructor);

@@ -28,13 +28,14 @@ struct coap_counters {
 	uint64_t notified, delivered, delivery_failed;
 };
 
-/* one token bucket per source address, for handshake_rate */
+/* a token bucket per key: source address (handshake_rate) or UE (rate) */
 struct hs_bucket {
 	LIST_ENTRY(hs_bucket) link;
-	char ip[48];
+	char key[MGW_ID_MAX + 1];
 	double tokens;
 	int64_t last_ms;
 };
+LIST_HEAD(bucket_list, hs_bucket);
 
 /* block-wise (RFC 7959) reassembly of one request body, per session */
 struct cs_block {
@@ -64,9 +65,6 @@ struct cs {
 	int64_t created_ms;
 	struct mgw_identity id;
 	char ue[MGW_ID_MAX + 1];
-	/* rate limit */
-	double tokens;
-	int64_t last_ms;
 	/* observe on /inbox */
 	bool observing;
 	uint8_t token[8];
@@ -92,8 +90,8 @@ struct coap_ad {
 	coap_resource_t *r_msg, *r_report, *r_inbox;
 	struct cs_list sessions;
 	struct cs_ue_list by_ue[COAP_UE_BUCKETS];
-	LIST_HEAD(, hs_bucket) buckets;
-	size_t nbuckets;
+	struct bucket_list ip_buckets, ue_buckets;
+	size_t n_ip_buckets, n_ue_buckets;
 	struct coap_counters n, n_logged;
 	bool stopping;
 	bool in_io;
