@@ -31,9 +31,10 @@ until curl -s -o /dev/null --max-time 1 --cacert "$run/certs/ca.pem" --cert "$ru
 done
 
 echo
-echo "run-example: a device (ue-coap-1, PSK identity sensor-1) sends a message to AS as-1:"
-python3 tests/lib/testdev.py send --port 7700 --kind psk --value sensor-1 \
-	'{"destAddr":{"addrType":"AS","addr":"as-1"},"msgId":"demo-1","payload":"hello from a sensor"}'
+echo "run-example: a CoAP sensor (ue-coap-1, PSK identity sensor-1) sends a message to AS as-1:"
+printf '{"destAddr":{"addrType":"AS","addr":"as-1"},"msgId":"demo-1","payload":"hello from a sensor"}' >"$run/demo-1.json"
+coap-client-openssl -m post -t json -f "$run/demo-1.json" -u sensor-1 -k secretPSK \
+	coaps://127.0.0.1:5684/msg
 sleep 1
 echo "run-example: what m5s-sim received ($run/m5s-sim.jsonl):"
 tail -n 1 "$run/m5s-sim.jsonl" || true
@@ -41,8 +42,12 @@ echo
 echo "run-example: the M5S pushes an N3G delivery for ue-coap-1 to the gateway:"
 "$b/m5s-sim" push --url https://127.0.0.1:7443/msgg-n3gdelivery/v1/deliver-message \
 	--cacert "$run/certs/ca.pem" --cert "$run/certs/m5s.pem" --key "$run/certs/m5s.key" --http2 \
-	--n3g --from AS:as-1 --to UE:ue-coap-1 --msg-id demo-2 --payload "hello sensor" || true
-echo "run-example: it waits in the store until the device subscribes, e.g.:"
-echo "  python3 tests/lib/testdev.py sub --port 7700 --kind psk --value sensor-1 --expect 1"
+	--n3g --from AS:as-1 --to UE:ue-coap-1 --msg-id demo-2 --payload "hello sensor" --report-required || true
+echo "run-example: the sensor observes its inbox and gets it (then again after 5 s):"
+coap-client-openssl -s 5 -u sensor-1 -k secretPSK coaps://127.0.0.1:5684/inbox || true
+echo
+sleep 1
+echo "run-example: and m5s-sim got the delivery report:"
+tail -n 1 "$run/m5s-sim.jsonl" || true
 echo "run-example: audit log: $run/audit.jsonl; Ctrl-C stops the gateway and m5s-sim"
 wait $gw
