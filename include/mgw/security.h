@@ -30,8 +30,11 @@ enum mgw_cred {
 	MGW_CRED_MSISDN,    /* SMS originator delivered by the bound SMSC */
 	MGW_CRED_MQTT_USER, /* username the broker authenticated */
 	MGW_CRED_M5S,       /* the MSGin5G Server (TLS client cert subject or token client) */
+	MGW_CRED_CERT_SUBJECT, /* X.509 client certificate by its subject CN (issued by the
+				* adapter's configured CA) */
 };
-const char *mgw_cred_name(enum mgw_cred c); /* "psk", "cert", "msisdn", "mqtt", "m5s" */
+const char *mgw_cred_name(enum mgw_cred c); /* "psk", "cert", "msisdn", "mqtt", "m5s",
+						 "cert-subject" */
 
 struct mgw_identity {
 	enum mgw_ingress ingress;

@@ -51,6 +51,7 @@ struct reg_coap {
 	char *psk_identity;
 	char *psk;
 	char *cert_fingerprint;
+	char *cert_subject;
 	char *rpk;
 };
 
@@ -82,6 +83,8 @@ static const struct mgw_cfg_item coap_items[] = {
 	  "the pre-shared key (its bytes as written; with psk_identity)" },
 	{ "cert_fingerprint", MGW_CFG_STR, OFF(reg_coap, cert_fingerprint), 0, 0, 200, NULL,
 	  "X.509 client certificate: \"sha256:\" + 64 hex digits of its DER (colons allowed)" },
+	{ "cert_subject", MGW_CFG_STR, OFF(reg_coap, cert_subject), 0, 0, MGW_ID_MAX, NULL,
+	  "X.509 client certificate by its subject CN (must chain to coap.tls.ca)" },
 	{ "rpk", MGW_CFG_STR, OFF(reg_coap, rpk), 0, 0, RPK_B64_MAX, NULL,
 	  "raw public key: base64 SubjectPublicKeyInfo DER, or \"sha256:\" + hex of it" },
 	{ NULL },
@@ -115,7 +118,8 @@ static const struct mgw_cfg_item entry_items[] = {
 	{ "ue", MGW_CFG_STR, OFF(reg_entry, ue), MGW_CFG_F_REQUIRED, 0, MGW_ID_MAX, NULL,
 	  "UE Service ID the device is bound to" },
 	{ "coap", MGW_CFG_SECTION, OFF(reg_entry, coap), 0, 0, 0, NULL,
-	  "CoAP/DTLS credential: psk_identity+psk, cert_fingerprint or rpk", &coap_schema },
+	  "CoAP/DTLS credential: psk_identity+psk, cert_fingerprint, cert_subject or rpk",
+	  &coap_schema },
 	{ "sms", MGW_CFG_SECTION, OFF(reg_entry, sms), 0, 0, 0, NULL, "SMS credential",
 	  &sms_schema },
 	{ "mqtt", MGW_CFG_SECTION, OFF(reg_entry, mqtt), 0, 0, 0, NULL, "MQTT credential",
@@ -270,6 +274,7 @@ int sec_cred_normalise(enum mgw_cred kind, const char *in, char *out, size_t out
 		return msisdn_normalise(in, out, outlen);
 	case MGW_CRED_PSK_ID:
 	case MGW_CRED_MQTT_USER:
+	case MGW_CRED_CERT_SUBJECT:
 		n = strlen(in);
 		if (n == 0 || n >= outlen)
 			return MGW_E_MALFORMED;
@@ -420,9 +425,14 @@ static int coap_check(void *obj, const char *path, struct mgw_cfg_err *err)
 		if (replace_str(obj, &c->rpk, fp) < 0)
 			goto nomem;
 	}
-	if (!c->psk_identity && !c->cert_fingerprint && !c->rpk) {
+	if (c->cert_subject && !*c->cert_subject) {
+		mgw_cfg_errf(err, obj, sub(p, sizeof(p), path, "cert_subject"), "must not be empty");
+		return -1;
+	}
+	if (!c->psk_identity && !c->cert_fingerprint && !c->cert_subject && !c->rpk) {
 		mgw_cfg_errf(err, obj, path,
-			     "no credential (give psk_identity and psk, cert_fingerprint or rpk)");
+			     "no credential (give psk_identity and psk, cert_fingerprint, "
+			     "cert_subject or rpk)");
 		return -1;
 	}
 	return 0;
@@ -559,6 +569,10 @@ static int entry_check(void *obj, const char *path, struct mgw_cfg_err *err)
 	if (e->coap && e->coap->rpk &&
 	    seen_add(b, obj, path, "coap.rpk", MGW_CRED_CERT_FP, e->coap->rpk, e->ue, err) < 0)
 		goto out;
+	if (e->coap && e->coap->cert_subject &&
+	    seen_add(b, obj, path, "coap.cert_subject", MGW_CRED_CERT_SUBJECT,
+		     e->coap->cert_subject, e->ue, err) < 0)
+		goto out;
 	if (e->sms && seen_add(b, obj, path, "sms.msisdn", MGW_CRED_MSISDN, e->sms->msisdn, e->ue,
 			       err) < 0)
 		goto out;
@@ -605,7 +619,8 @@ static int device_fill(struct mgw_registry *r, struct mgw_device *d, const struc
 
 		if ((rc = dup_str(r, &d->psk_identity, c->psk_identity)) != MGW_OK ||
 		    (rc = dup_str(r, &d->cert_fp, c->cert_fingerprint)) != MGW_OK ||
-		    (rc = dup_str(r, &d->rpk_fp, c->rpk)) != MGW_OK)
+		    (rc = dup_str(r, &d->rpk_fp, c->rpk)) != MGW_OK ||
+		    (rc = dup_str(r, &d->cert_subject, c->cert_subject)) != MGW_OK)
 			return rc;
 		if (c->psk) {
 			d->psk_len = strlen(c->psk);
@@ -666,6 +681,7 @@ static int registry_build(void *ctx, const struct mgw_cfg_list *l, struct mgw_re
 		if ((rc = index_cred(r, MGW_CRED_PSK_ID, d->psk_identity, d)) != MGW_OK ||
 		    (rc = index_cred(r, MGW_CRED_CERT_FP, d->cert_fp, d)) != MGW_OK ||
 		    (rc = index_cred(r, MGW_CRED_CERT_FP, d->rpk_fp, d)) != MGW_OK ||
+		    (rc = index_cred(r, MGW_CRED_CERT_SUBJECT, d->cert_subject, d)) != MGW_OK ||
 		    (rc = index_cred(r, MGW_CRED_MSISDN, d->msisdn, d)) != MGW_OK ||
 		    (rc = index_cred(r, MGW_CRED_MQTT_USER, d->mqtt_user, d)) != MGW_OK)
 			goto out;
@@ -755,7 +771,7 @@ const struct mgw_device *mgw_registry_by_cred(const struct mgw_registry *r, enum
 
 	if (!r || !value)
 		return NULL;
-	if (kind == MGW_CRED_PSK_ID || kind == MGW_CRED_MQTT_USER)
+	if (kind == MGW_CRED_PSK_ID || kind == MGW_CRED_MQTT_USER || kind == MGW_CRED_CERT_SUBJECT)
 		return ht_get(&r->by_cred, kind, value);
 	if (sec_cred_normalise(kind, value, norm, sizeof(norm)) != MGW_OK)
 		return NULL;
@@ -787,7 +803,7 @@ enum mgw_ingress mgw_device_adapter(const struct mgw_device *d)
 {
 	if (!d)
 		return MGW_IN_NONE;
-	if (d->psk_identity || d->cert_fp || d->rpk_fp)
+	if (d->psk_identity || d->cert_fp || d->rpk_fp || d->cert_subject)
 		return MGW_IN_COAP;
 	if (d->mqtt_user)
 		return MGW_IN_MQTT;
@@ -809,6 +825,8 @@ const char *mgw_device_cred(const struct mgw_device *d, enum mgw_cred kind)
 		return d->msisdn;
 	case MGW_CRED_MQTT_USER:
 		return d->mqtt_user;
+	case MGW_CRED_CERT_SUBJECT:
+		return d->cert_subject;
 	default:
 		return NULL;
 	}
@@ -845,10 +863,11 @@ static char *device_json(const struct mgw_device *d)
 	if (!o || jset_str(o, "ue", d->ue) < 0 ||
 	    jset_str(o, "adapter", mgw_ingress_name(mgw_device_adapter(d))) < 0)
 		goto out;
-	if (d->psk_identity || d->cert_fp || d->rpk_fp) {
+	if (d->psk_identity || d->cert_fp || d->rpk_fp || d->cert_subject) {
 		if (!(sec = json_object()) || jset_str(sec, "psk_identity", d->psk_identity) < 0 ||
 		    (d->psk && json_object_set_new(sec, "psk", json_string("<secret>")) < 0) ||
 		    jset_str(sec, "cert_fingerprint", d->cert_fp) < 0 ||
+		    jset_str(sec, "cert_subject", d->cert_subject) < 0 ||
 		    jset_str(sec, "rpk", d->rpk_fp) < 0 || json_object_set_new(o, "coap", sec) < 0)
 			goto out;
 	}

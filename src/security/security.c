@@ -58,6 +58,7 @@ static const char *const cred_names[] = {
 	[MGW_CRED_NONE] = "none",     [MGW_CRED_PSK_ID] = "psk",
 	[MGW_CRED_CERT_FP] = "cert",  [MGW_CRED_MSISDN] = "msisdn",
 	[MGW_CRED_MQTT_USER] = "mqtt", [MGW_CRED_M5S] = "m5s",
+	[MGW_CRED_CERT_SUBJECT] = "cert-subject",
 };
 
 const char *mgw_cred_name(enum mgw_cred c)
@@ -74,6 +75,7 @@ static const struct {
 	enum mgw_cred kind;
 } cred_ingress[] = {
 	{ MGW_IN_COAP, MGW_CRED_PSK_ID },    { MGW_IN_COAP, MGW_CRED_CERT_FP },
+	{ MGW_IN_COAP, MGW_CRED_CERT_SUBJECT }, { MGW_IN_TEST, MGW_CRED_CERT_SUBJECT },
 	{ MGW_IN_SMS, MGW_CRED_MSISDN },     { MGW_IN_MQTT, MGW_CRED_MQTT_USER },
 	{ MGW_IN_TEST, MGW_CRED_PSK_ID },    { MGW_IN_TEST, MGW_CRED_CERT_FP },
 	{ MGW_IN_TEST, MGW_CRED_MSISDN },    { MGW_IN_TEST, MGW_CRED_MQTT_USER },
@@ -90,7 +92,7 @@ static bool cred_fits(enum mgw_ingress in, enum mgw_cred kind)
 static bool device_kind(enum mgw_cred k)
 {
 	return k == MGW_CRED_PSK_ID || k == MGW_CRED_CERT_FP || k == MGW_CRED_MSISDN ||
-	       k == MGW_CRED_MQTT_USER;
+	       k == MGW_CRED_MQTT_USER || k == MGW_CRED_CERT_SUBJECT;
 }
 
 /* ---------------------------------------------------------------- the instance */
@@ -188,7 +190,7 @@ static void log_changes(const struct mgw_registry *old, const struct mgw_registr
 		if (o->psk_len != n->psk_len ||
 		    (n->psk_len && CRYPTO_memcmp(o->psk, n->psk, n->psk_len) != 0) ||
 		    !same_str(o->psk_identity, n->psk_identity) ||
-		    !same_str(o->cert_fp, n->cert_fp) ||
+		    !same_str(o->cert_fp, n->cert_fp) || !same_str(o->cert_subject, n->cert_subject) ||
 		    !same_str(o->rpk_fp, n->rpk_fp) || !same_str(o->msisdn, n->msisdn) ||
 		    !same_str(o->mqtt_user, n->mqtt_user)) {
 			changed++;

@@ -32,6 +32,7 @@ struct mgw_device {
 	size_t psk_len;
 	char *cert_fp; /* "sha256:" + 64 lowercase hex (certificate DER) */
 	char *rpk_fp;  /* "sha256:" + 64 lowercase hex (SubjectPublicKeyInfo DER) */
+	char *cert_subject; /* CN of a certificate issued by the adapter's CA */
 	char *msisdn;  /* digits only */
 	char *mqtt_user;
 	bool has_allow; /* the entry had "allow:" (possibly empty: nothing allowed) */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # 03 coap, uplink and the DTLS boundary, with libcoap's own coap-client-openssl as the device
 # and m5s-sim as the M5S:
-# - a PSK device and a certificate device each send a message that reaches m5s-sim as a
+# - a PSK device and certificate devices (by fingerprint, by CA + subject) each send a
+#   message that reaches m5s-sim as a
 #   schema-valid UEMessageDelivery from the UE bound to the credential; a device writing
 #   another UE's oriAddr appears as itself (rewrite), or is refused 4.03 (reject, SIGHUP);
 # - wrong PSK, unknown identity, DTLS 1.0 and a certificate from another CA are refused with
@@ -30,7 +31,14 @@ fp=$(openssl x509 -in pki/device-1.pem -outform DER | sha256sum | cut -d' ' -f1)
 cat >>devices.yaml <<Y
 - ue: ue-cert-1
   coap: { cert_fingerprint: "sha256:$fp" }
+- ue: ue-cert-2
+  coap: { cert_subject: sensor-cert-2 }
 Y
+# a second device certificate from the same CA, registered by its subject
+openssl ecparam -name prime256v1 -genkey -noout -out pki/device-2.key 2>/dev/null
+openssl req -new -key pki/device-2.key -subj "/O=msgin5g-gw test/CN=sensor-cert-2" -out pki/device-2.csr 2>/dev/null
+openssl x509 -req -in pki/device-2.csr -CA pki/ca.pem -CAkey pki/ca.key -CAcreateserial -sha256 \
+	-days 30 -out pki/device-2.pem 2>/dev/null || fail "device-2 certificate"
 bg "$GW" -c "$T_DIR/gw.yaml" 2>gw.log
 gw=$BG_PID
 wait_gw_ready gw.log
@@ -70,6 +78,13 @@ wait_records sim.jsonl 1 'r["body"]["msgId"]=="cert-1"' || fail "cert-1 never re
 body_of sim.jsonl 0 'r["body"]["msgId"]=="cert-1"' >up-cert.json
 [ "$(json_get up-cert.json 'd["oriAddr"]["addr"]')" = ue-cert-1 ] || fail "cert device oriAddr: $(cat up-cert.json)"
 ok "certificate device: 2.04, at m5s-sim from ue-cert-1"
+body cert-2 >cert-2.json
+send cert-2 cert-2.json -c pki/device-2.pem -j pki/device-2.key -C pki/ca.pem
+[ "$(code cert-2)" = 2.04 ] || fail "device by subject: $(code cert-2): $(tail -n 5 cert-2.out)"
+wait_records sim.jsonl 1 'r["body"]["msgId"]=="cert-2" and r["body"]["oriAddr"]["addr"]=="ue-cert-2"' ||
+	fail "cert-2 never reached m5s-sim as ue-cert-2"
+grep -q '"kind":"cert-subject","value":"sensor-cert-2"' audit.jsonl || fail "no audit record naming the subject"
+ok "certificate device registered by subject (CA-issued): at m5s-sim from ue-cert-2"
 validate 'TS29538_MSGS_MSGDelivery.yaml#UEMessageDelivery' up-psk.json up-cert.json
 
 # 2b. the same as CBOR (Content-Format 60): arrives as the same JSON body

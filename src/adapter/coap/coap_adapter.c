@@ -516,6 +516,14 @@ static int cert_cb(const char *cn, const uint8_t *der, size_t der_len, coap_sess
 		return 0;
 	}
 	dev = mgw_registry_by_cred(mgw_security_registry(ad->sec), MGW_CRED_CERT_FP, s->id.value);
+	/* a certificate the configured CA issued may be registered by its subject CN */
+	if (!dev && validated && ad->cfg->tls && ad->cfg->tls->ca && cn && *cn &&
+	    strlen(cn) <= MGW_ID_MAX &&
+	    (dev = mgw_registry_by_cred(mgw_security_registry(ad->sec), MGW_CRED_CERT_SUBJECT,
+					cn))) {
+		s->id.kind = MGW_CRED_CERT_SUBJECT;
+		snprintf(s->id.value, sizeof(s->id.value), "%s", cn);
+	}
 	if (!dev) {
 		cs_refuse(s, MGW_E_UNKNOWN_DEVICE, NULL, "client certificate not registered");
 		LOG_CS(s, MGW_LOGL_INFO, "certificate CN '%s' %s not registered", cn ? cn : "",

@@ -194,6 +194,35 @@ START_TEST(registry_good)
 }
 END_TEST
 
+/* a CA-issued certificate registered by its subject CN: found by that kind only, unique */
+START_TEST(registry_subject)
+{
+	static const char y[] = "- ue: ue-c\n  coap: { cert_subject: sensor-cert-2 }\n"
+				"- ue: ue-d\n  coap: { psk_identity: sensor-cert-2, psk: k }\n";
+	static const char dup[] = "- ue: ue-c\n  coap: { cert_subject: s }\n"
+				  "- ue: ue-d\n  coap: { cert_subject: s }\n";
+	struct mgw_registry *r = NULL;
+	struct mgw_cfg_err err;
+	const struct mgw_device *d;
+
+	ck_assert_int_eq(mgw_registry_load_buf(ctx, "devices.yaml", y, strlen(y), &r, &err), 0);
+	d = mgw_registry_by_cred(r, MGW_CRED_CERT_SUBJECT, "sensor-cert-2");
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(mgw_device_ue(d), "ue-c");
+	ck_assert_int_eq(mgw_device_adapter(d), MGW_IN_COAP);
+	ck_assert_str_eq(mgw_device_cred(d, MGW_CRED_CERT_SUBJECT), "sensor-cert-2");
+	/* the same string as a PSK identity is another device */
+	ck_assert_str_eq(mgw_device_ue(mgw_registry_by_cred(r, MGW_CRED_PSK_ID, "sensor-cert-2")),
+			 "ue-d");
+	ck_assert_ptr_null(mgw_registry_by_cred(r, MGW_CRED_CERT_SUBJECT, "sensor-cert-3"));
+	ck_assert_str_eq(mgw_cred_name(MGW_CRED_CERT_SUBJECT), "cert-subject");
+	mgw_registry_free(r);
+	r = NULL;
+	ck_assert_int_ne(mgw_registry_load_buf(ctx, "devices.yaml", dup, strlen(dup), &r, &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "cert_subject"));
+}
+END_TEST
+
 START_TEST(registry_many)
 {
 	/* the hash tables grow: 1000 devices, every one found by ue and credential */
@@ -254,8 +283,8 @@ static const struct {
 	{ "- ue: ue-1\n  coap: { psk_identity: id-1 }\n",
 	  "devices.yaml:2:25: [0].coap.psk_identity: psk_identity given without psk" },
 	{ "- ue: ue-1\n  coap: {}\n",
-	  "devices.yaml:2:9: [0].coap: no credential (give psk_identity and psk, cert_fingerprint "
-	  "or rpk)" },
+	  "devices.yaml:2:9: [0].coap: no credential (give psk_identity and psk, cert_fingerprint, "
+	  "cert_subject or rpk)" },
 	{ "- ue: ue-1\n  mqtt: { username: a }\n  allow: [ \"AS:as-1\", \"as:as-2\" ]\n",
 	  "devices.yaml:3:23: [0].allow[1]: bad allow entry: unknown address type (expected UE, "
 	  "AS, GROUP, BC or TOPIC)" },
@@ -1014,6 +1043,7 @@ static Suite *security_suite(void)
 	tc = tcase_create("registry");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, registry_good);
+	tcase_add_test(tc, registry_subject);
 	tcase_add_test(tc, registry_many);
 	tcase_add_loop_test(tc, registry_bad, 0,
 			    (int)(sizeof(bad_registries) / sizeof(bad_registries[0])));
