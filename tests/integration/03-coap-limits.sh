@@ -2,7 +2,8 @@
 # 03 coap, limits, each with its config key, its refusal and its counter:
 # coap.rate/burst (4.29 + Max-Age, audited RATE), coap.max_sessions (handshake refused,
 # audited MAX_SESSIONS), coap.idle_timeout (idle sessions closed), coap.handshake_rate
-# (per source address, audited HANDSHAKE_RATE); the counters are logged at stop.
+# (per source address, audited HANDSHAKE_RATE), queue.high_water (5.03 + Max-Age); the
+# counters are logged at stop.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/north.sh"
 t_init
@@ -90,8 +91,32 @@ served=0
 for i in 1 2 3 4 5 6 7 8; do [ "$(code h$i)" = 2.04 ] && served=$((served + 1)); done
 [ $served -ge 4 ] && [ $served -lt 8 ] || fail "handshake_rate: $served of 8 served"
 [ "$(audits HANDSHAKE_RATE)" -ge 1 ] || fail "no HANDSHAKE_RATE audit record"
-kill -TERM $gw; wait $gw; rc=$?; T_PIDS="$SIM_PID"
+kill -TERM $gw; wait $gw; rc=$?
 [ $rc -eq 0 ] || fail "gateway exit $rc"
 grep -o 'coap: sessions.*' gw2.log | tail -n 1 | grep -Eq 'handshake_rate [1-9]' || fail "handshake_rate counter"
 ok "coap.handshake_rate: $served of 8 rapid handshakes served, the rest refused and audited"
+
+# 5. the queue at its high-water mark (no M5S configured: messages stay queued): 5.03 + Max-Age
+cat >gw.yaml <<Y
+store: gw.db
+devices: devices.yaml
+audit: audit.jsonl
+log: { level: info }
+queue: { high_water: 2 }
+coap:
+  listen: [ { addr: 127.0.0.1, port: $cport } ]
+  retry_after: 7s
+Y
+bg "$GW" -c "$T_DIR/gw.yaml" 2>gw3.log
+gw=$BG_PID
+wait_gw_ready gw3.log
+post q1 sensor-1 secretPSK full-1
+post q2 sensor-1 secretPSK full-2
+post q3 sensor-1 secretPSK full-3
+[ "$(code q1) $(code q2)" = "2.04 2.04" ] || fail "below high_water: $(code q1) $(code q2)"
+[ "$(code q3)" = 5.03 ] || fail "at high_water: $(code q3), want 5.03"
+grep -q 'Max-Age:7' q3.out || fail "5.03 without Max-Age 7: $(grep 'c:5.03' q3.out)"
+kill -TERM $gw; wait $gw; rc=$?; T_PIDS="$SIM_PID"
+[ $rc -eq 0 ] || fail "gateway exit $rc"
+ok "queue.high_water: 5.03 with Max-Age (coap.retry_after)"
 echo "# $n checks"
