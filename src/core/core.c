@@ -2,6 +2,7 @@
  * (include/mgw/core.h). security -> store -> callback once durable. */
 #include <string.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <talloc.h>
 
 #include <mgw/codec.h>
@@ -472,6 +473,270 @@ out:
 	talloc_free(tmp);
 }
 
+/* ---- reassembly of segmented downlink messages ----
+ *
+ * The gateway delivers to devices that know nothing of MSGin5G segmentation, so a message the
+ * M5S sent in segments (segInd true, segParams with segId and segNumb; totalSegCount on the
+ * first, lastSegFlag on the last: TS 23.554 8.5) is put back together before it goes to the
+ * adapter (Rel-19: the Message Gateway reassembles for non-MSGin5G UEs). Each segment, as it
+ * comes off the SOUTH queue, is copied into one kv row per set (namespace "reasm", key
+ * dest|origin|segId) and completed, in the same store batch. The set's last segment turns it
+ * into one message: the first segment's members (its msgId, delivStReqInd, appId) with the
+ * payloads joined in segNumb order and no segment members, queued to SOUTH (store key
+ * "<msgId>#reasm") and delivered like any other. A set not complete by its deadline (the
+ * first segment's expiry, else queue.downlink_validity, else 24 h) ends with REPT_DELY_FAILED
+ * "SEGMENTS_MISSING" for the first segment's msgId; a count that contradicts the set, a
+ * number out of 1..REASM_MAX_PARTS or a joined payload over MGW_PAYLOAD_HARD_MAX ends that
+ * segment (and, for the size, the set) the same way. */
+#define REASM_NS "reasm"
+#define REASM_MAX_PARTS 256
+#define REASM_DEFAULT_MS (24LL * 3600 * 1000)
+
+static bool is_segment(const struct mgw_msg *m)
+{
+	return m->kind == MGW_MSG_MESSAGE && m->has_seg_ind && m->seg_ind && m->has_seg &&
+	       m->seg.has_seg_id && m->seg.has_numb;
+}
+
+static void reasm_key(const struct mgw_msg *m, char *key, size_t len)
+{
+	char d[MGW_ID_MAX + MGW_ADDR_TYPE_NAME_MAX + 2], o[MGW_ID_MAX + MGW_ADDR_TYPE_NAME_MAX + 2];
+
+	mgw_addr_fmt(&m->dest, d, sizeof(d));
+	mgw_addr_fmt(&m->ori, o, sizeof(o));
+	snprintf(key, len, "%s|%s|%s", d, o, m->seg.seg_id);
+}
+
+static void reasm_stored(void *arg, int rc, int64_t id)
+{
+	(void)arg;
+	if (rc == MGW_OK || rc == MGW_E_DUPLICATE)
+		LOGP(DCORE, MGW_LOGL_DEBUG, "reassembled message queued as #%lld", (long long)id);
+	else
+		LOGP_RC(DCORE, MGW_LOGL_ERROR, rc, "reassembled message lost");
+}
+
+/* Join the parts 1..total of st into one message and queue it. */
+static int reasm_finish(struct mgw_core *c, void *tmp, json_t *parts, int64_t total)
+{
+	struct mgw_store_entry_in in = { 0 };
+	char origin[MGW_ID_MAX + MGW_ADDR_TYPE_NAME_MAX + 2], dest[MGW_ID_MAX + MGW_ADDR_TYPE_NAME_MAX + 2];
+	struct mgw_msg *base = NULL, *m;
+	uint8_t *buf = NULL;
+	size_t len = 0, blen = 0;
+	char *blob = NULL, num[24], *id;
+	int rc;
+
+	for (int64_t i = 1; i <= total; i++) {
+		json_t *b;
+
+		snprintf(num, sizeof(num), "%lld", (long long)i);
+		if (!(b = json_object_get(parts, num)) ||
+		    mgw_core_msg_from_blob(tmp, json_string_value(b), json_string_length(b), &m) != MGW_OK)
+			return MGW_E_INTERNAL;
+		if (i == 1)
+			base = m;
+		if (m->payload_len) {
+			if (!(buf = talloc_realloc_size(tmp, buf, len + m->payload_len + 1)))
+				return MGW_E_NOMEM;
+			memcpy(buf + len, m->payload, m->payload_len);
+			len += m->payload_len;
+		}
+	}
+	if ((rc = mgw_msg_set_payload(base, buf ? (const char *)buf : "", len)) != MGW_OK)
+		return rc;
+	base->has_payload = len > 0;
+	base->has_seg_ind = false;
+	base->seg_ind = false;
+	base->has_seg = false;
+	memset(&base->seg, 0, sizeof(base->seg));
+	if ((rc = mgw_core_msg_to_blob(tmp, base, &blob, &blen)) != MGW_OK)
+		return rc;
+	mgw_addr_fmt(&base->ori, origin, sizeof(origin));
+	mgw_addr_fmt(&base->dest, dest, sizeof(dest));
+	if (!(id = talloc_asprintf(tmp, "%s#reasm", base->msg_id)))
+		return MGW_E_NOMEM;
+	in.q = MGW_Q_SOUTH;
+	in.origin = origin;
+	in.msg_id = id;
+	in.order_key = dest;
+	in.dest_key = dest;
+	in.blob = blob;
+	in.blob_len = blen;
+	in.expiry_ms = base->expiry_ms;
+	LOGP(DCORE, MGW_LOGL_INFO, "downlink %s/%s: %lld segments joined (%zu bytes) for %s", origin,
+	     base->msg_id, (long long)total, len, dest);
+	return mgw_store_enqueue(c->store, &in, reasm_stored, NULL);
+}
+
+/* A set that cannot complete: its first segment (or this one) reports the failure. */
+static void reasm_fail(struct mgw_core *c, void *tmp, json_t *st, const struct mgw_msg *seg,
+		       const char *cause)
+{
+	json_t *first = st ? json_object_get(json_object_get(st, "parts"), "1") : NULL;
+	struct mgw_msg *m = NULL;
+
+	if (first && mgw_core_msg_from_blob(tmp, json_string_value(first), json_string_length(first),
+					    &m) == MGW_OK)
+		seg = m;
+	LOGP(DCORE, MGW_LOGL_NOTICE, "downlink %s/%s segments for %s: %s", seg->ori.addr,
+	     seg->msg_id, seg->dest.addr, cause);
+	report(c, seg, false, cause);
+}
+
+/* Take one segment off the queue into its set (see above). */
+static void absorb_segment(struct mgw_core *c, struct delivery *d, const struct mgw_store_entry *e)
+{
+	const struct mgw_msg *m = d->msg;
+	void *tmp = talloc_new(d);
+	char key[3 * MGW_ID_MAX + 2 * MGW_ADDR_TYPE_NAME_MAX + 8], num[24];
+	json_t *st = NULL, *parts, *jt;
+	void *val = NULL;
+	size_t vlen = 0, n;
+	int64_t now = mgw_now_ms(), total = 0, deadline;
+	char *text = NULL;
+	int rc;
+
+	reasm_key(m, key, sizeof(key));
+	if (!tmp)
+		goto retry;
+	rc = mgw_store_kv_get(c->store, tmp, REASM_NS, key, now, &val, &vlen);
+	if (rc == MGW_OK)
+		st = json_loadb(val, vlen, 0, NULL);
+	else if (rc != MGW_E_NOT_FOUND)
+		goto retry;
+	if (!st) {
+		deadline = m->expiry_ms ? m->expiry_ms
+					: now + (c->cfg.downlink_validity_ms ? c->cfg.downlink_validity_ms
+									     : REASM_DEFAULT_MS);
+		if (!(st = json_pack("{s:I, s:{}}", "deadline", (json_int_t)deadline, "parts")))
+			goto retry;
+	}
+	parts = json_object_get(st, "parts");
+	if (m->seg.numb < 1 || m->seg.numb > REASM_MAX_PARTS ||
+	    (m->seg.has_total && (m->seg.total < 1 || m->seg.total > REASM_MAX_PARTS))) {
+		mgw_store_fail(c->store, d->id, "SEGMENT_INVALID");
+		reasm_fail(c, tmp, NULL, m, "SEGMENT_INVALID: segNumb or totalSegCount out of range");
+		goto out;
+	}
+	jt = json_object_get(st, "total");
+	if (m->seg.has_total && jt && json_integer_value(jt) != m->seg.total) {
+		mgw_store_fail(c->store, d->id, "SEGMENT_MISMATCH");
+		reasm_fail(c, tmp, NULL, m, "SEGMENT_MISMATCH: totalSegCount contradicts its set");
+		goto out;
+	}
+	if (m->seg.has_total)
+		json_object_set_new(st, "total", json_integer(m->seg.total));
+	if (m->seg.has_last && m->seg.last && !json_object_get(st, "total"))
+		json_object_set_new(st, "total", json_integer(m->seg.numb));
+	snprintf(num, sizeof(num), "%lld", (long long)m->seg.numb);
+	if (!json_object_get(parts, num) &&
+	    json_object_set_new(parts, num, json_stringn((const char *)e->blob, e->blob_len)) != 0)
+		goto retry;
+	total = json_integer_value(json_object_get(st, "total"));
+	/* the joined payload is bounded before it is ever built */
+	n = 0;
+	{
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(parts, k, v)
+			n += json_string_length(v);
+	}
+	if (n > 2 * MGW_PAYLOAD_HARD_MAX) {
+		mgw_store_fail(c->store, d->id, "SEGMENTS_TOO_LARGE");
+		reasm_fail(c, tmp, st, m, "SEGMENTS_TOO_LARGE: the joined message exceeds the limit");
+		mgw_store_kv_del(c->store, REASM_NS, key);
+		goto out;
+	}
+	if (total && json_object_size(parts) >= (size_t)total) {
+		rc = reasm_finish(c, tmp, parts, total);
+		if (rc == MGW_E_INTERNAL) {
+			/* numbers beyond total, or a gap: not the set it claims to be */
+			mgw_store_fail(c->store, d->id, "SEGMENT_MISMATCH");
+			reasm_fail(c, tmp, st, m, "SEGMENT_MISMATCH: segment numbers do not match the count");
+			mgw_store_kv_del(c->store, REASM_NS, key);
+			goto out;
+		}
+		if (rc != MGW_OK)
+			goto retry;
+		mgw_store_kv_del(c->store, REASM_NS, key);
+	} else {
+		deadline = json_integer_value(json_object_get(st, "deadline"));
+		if (!(text = json_dumps(st, JSON_COMPACT)) ||
+		    mgw_store_kv_put(c->store, REASM_NS, key, text, strlen(text),
+				     deadline + REASM_DEFAULT_MS) != MGW_OK)
+			goto retry;
+		LOGP(DCORE, MGW_LOGL_DEBUG, "downlink %s/%s: segment %lld of %s kept (%zu so far)",
+		     m->ori.addr, m->msg_id, (long long)m->seg.numb, total ? "a known count" : "an open set",
+		     json_object_size(parts));
+	}
+	mgw_store_complete(c->store, d->id);
+	goto out;
+retry:
+	mgw_store_retry(c->store, d->id, now + south_backoff(d->attempts));
+out:
+	free(text);
+	json_decref(st);
+	talloc_free(tmp);
+}
+
+struct reasm_due {
+	struct mgw_core *c;
+	void *tmp;
+	int64_t now;
+	char **keys;
+	json_t **sets;
+	size_t n;
+};
+
+static int reasm_due_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct reasm_due *r = arg;
+	json_t *st = json_loadb(val, len, 0, NULL);
+
+	if (!st || json_integer_value(json_object_get(st, "deadline")) > r->now) {
+		json_decref(st);
+		return 0;
+	}
+	if (!(r->keys = talloc_realloc(r->tmp, r->keys, char *, r->n + 1)) ||
+	    !(r->sets = talloc_realloc(r->tmp, r->sets, json_t *, r->n + 1)) ||
+	    !(r->keys[r->n] = talloc_strdup(r->tmp, key))) {
+		json_decref(st);
+		return -1;
+	}
+	r->sets[r->n++] = st;
+	return 0;
+}
+
+/* Sets whose deadline passed: REPT_DELY_FAILED, then forgotten. */
+static void reasm_sweep(struct mgw_core *c, int64_t now)
+{
+	struct reasm_due r = { .c = c, .now = now };
+
+	if (!(r.tmp = talloc_new(c)))
+		return;
+	mgw_store_kv_foreach(c->store, REASM_NS, reasm_due_cb, &r);
+	for (size_t i = 0; i < r.n; i++) {
+		json_t *parts = json_object_get(r.sets[i], "parts"), *any = NULL;
+		const char *k;
+		struct mgw_msg *m = NULL;
+		char cause[96];
+
+		snprintf(cause, sizeof(cause), "SEGMENTS_MISSING: %zu of %lld arrived",
+			 json_object_size(parts),
+			 (long long)json_integer_value(json_object_get(r.sets[i], "total")));
+		json_object_foreach(parts, k, any)
+			break;
+		if (any && mgw_core_msg_from_blob(r.tmp, json_string_value(any), json_string_length(any),
+						  &m) == MGW_OK)
+			reasm_fail(c, r.tmp, r.sets[i], m, cause);
+		mgw_store_kv_del(c->store, REASM_NS, r.keys[i]);
+		json_decref(r.sets[i]);
+	}
+	talloc_free(r.tmp);
+}
+
 static void dispatch_south(struct mgw_core *c)
 {
 	const struct mgw_registry *reg = mgw_security_registry(c->sec);
@@ -503,6 +768,11 @@ static void dispatch_south(struct mgw_core *c)
 		if ((rc = mgw_core_msg_from_blob(d, e[i]->blob, e[i]->blob_len, &d->msg)) != MGW_OK) {
 			LOGP_RC(DCORE, MGW_LOGL_ERROR, rc, "downlink #%lld unreadable", (long long)d->id);
 			mgw_store_fail(c->store, d->id, "unreadable entry");
+			talloc_free(d);
+			continue;
+		}
+		if (is_segment(d->msg)) {
+			absorb_segment(c, d, e[i]);
 			talloc_free(d);
 			continue;
 		}
@@ -540,6 +810,7 @@ static void south_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	expire_south(c, mgw_now_ms());
+	reasm_sweep(c, mgw_now_ms());
 	dispatch_south(c);
 }
 
