@@ -131,10 +131,20 @@ refused "unknown PSK identity" UNKNOWN_DEVICE timeout 30 $CC -v 6 -B 5 -m post -
 refused "certificate from another CA" TLS_HANDSHAKE timeout 30 $CC -v 6 -B 5 -m post -t json -f bad.json -c pki/intruder.pem -j pki/intruder.key -C pki/ca.pem "$URL/msg"
 refused "DTLS 1.0 client" TLS_HANDSHAKE sh -c "timeout 10 openssl s_client -dtls1 -connect 127.0.0.1:$cport -psk_identity sensor-1 -psk $(printf secretPSK | od -An -tx1 | tr -d ' \n') </dev/null"
 # plain CoAP to the coaps port: libcoap drops it as "not a ClientHello" before any session
-# or callback exists (doc/internals/coap.md): never answered, never forwarded
+# exists; the gateway's raw-socket sentinel (needs CAP_NET_RAW, doc/internals/coap.md)
+# audits it with its source
+_before=$(grep -c '"cause":"PLAINTEXT"' audit.jsonl)
 timeout 30 $CC -v 6 -B 4 -m post -t json -f bad.json "coap://127.0.0.1:$cport/msg" >plain.out 2>&1
 [ -z "$(code plain)" ] || fail "plain CoAP answered $(code plain)"
-ok "plain CoAP to the coaps port: never answered"
+if grep -q 'will not be audited' gw.log; then
+	echo "# note: no CAP_NET_RAW here: plain CoAP to the coaps port is dropped but not audited"
+	ok "plain CoAP to the coaps port: never answered"
+else
+	[ "$(grep -c '"cause":"PLAINTEXT"' audit.jsonl)" -gt "$_before" ] || fail "plain CoAP not audited"
+	grep '"cause":"PLAINTEXT"' audit.jsonl | tail -n 1 | grep -q '"peer":"127.0.0.1:[0-9]' ||
+		fail "the PLAINTEXT record has no source"
+	ok "plain CoAP to the coaps port: never answered, audited PLAINTEXT with its source"
+fi
 [ "$(records sim.jsonl 'r["body"].get("msgId")=="bad-1"')" = 0 ] || fail "a refused device reached m5s-sim"
 ok "nothing of the refused devices reached m5s-sim"
 

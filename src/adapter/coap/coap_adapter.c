@@ -18,7 +18,11 @@
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +122,116 @@ static void coap_log_cb(coap_log_t level, const char *message)
 	LOGP(DCOAP, l, "libcoap: %.*s", (int)n, message);
 }
 
+/* ---- plaintext on a coaps port ----
+ *
+ * libcoap drops a datagram that is not a DTLS ClientHello before any session or callback
+ * exists, without its source (coap_session.c, debug log only). To audit plain CoAP sent to a
+ * coaps port anyway, a raw IPv4 UDP socket gets a copy of exactly those datagrams: a socket
+ * filter in the kernel passes only UDP to the listener's port whose first payload byte says
+ * CoAP version 1 (0b01xxxxxx; a DTLS record starts with a content type 20..25). It needs
+ * CAP_NET_RAW; without it the adapter says so once and such datagrams stay unaudited (they
+ * are still never answered or forwarded). IPv4 listeners on one address only. */
+
+static int plain_open(uint32_t addr, uint16_t port)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),          /* IPv4 destination */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, addr, 0, 6),
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),          /* X = IP header length */
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),           /* UDP destination port */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 3),
+		BPF_STMT(BPF_LD | BPF_B | BPF_IND, 8),           /* first payload byte */
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xc0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, 1, 0), /* CoAP version 1 */
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 128),
+	};
+	struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void plain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct coap_ad *ad = arg;
+	uint8_t pkt[128];
+	ssize_t n;
+
+	(void)what;
+	while ((n = recv(fd, pkt, sizeof(pkt), 0)) > 0) {
+		struct mgw_identity id = { .ingress = MGW_IN_COAP, .kind = MGW_CRED_NONE };
+		size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
+		char ip[INET_ADDRSTRLEN];
+		int64_t now = coap_now_ms();
+
+		if ((size_t)n < ihl + 8 || !inet_ntop(AF_INET, pkt + 12, ip, sizeof(ip)))
+			continue;
+		snprintf(id.peer, sizeof(id.peer), "%s:%u", ip,
+			 (unsigned)(pkt[ihl] << 8 | pkt[ihl + 1]));
+		ad->n.plaintext++;
+		if (now - ad->alert_window_ms >= 1000) {
+			ad->alert_window_ms = now;
+			ad->alerts_in_window = 0;
+		}
+		if (++ad->alerts_in_window > 20)
+			continue;
+		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap(%s): plain CoAP to a coaps port: dropped", id.peer);
+		mgw_security_audit_reject(ad->sec, MGW_DIR_UPLINK, MGW_IN_COAP, &id, NULL, MGW_E_TLS,
+					  "PLAINTEXT", "plain CoAP sent to a coaps (DTLS) port: dropped");
+	}
+}
+
+static void plain_start(struct coap_ad *ad)
+{
+	const struct mgw_coap_cfg *c = ad->cfg;
+
+	if (!(ad->plain_ev = talloc_zero_array(ad, struct event *, c->listen.n)))
+		return;
+	for (size_t i = 0; i < c->listen.n; i++) {
+		const struct mgw_coap_listen *l = MGW_CFG_LIST_AT(&c->listen, struct mgw_coap_listen, i);
+		struct in_addr a4;
+		int fd;
+
+		if (l->plain || inet_pton(AF_INET, l->addr, &a4) != 1)
+			continue;
+		if (a4.s_addr == htonl(INADDR_ANY) ||
+		    (fd = plain_open(ntohl(a4.s_addr), (uint16_t)l->port)) < 0) {
+			LOGP(DCOAP, MGW_LOGL_NOTICE,
+			     "coap: plain CoAP sent to %s:%lld will not be audited (raw socket: %s; "
+			     "needs CAP_NET_RAW)", l->addr, (long long)l->port, strerror(errno));
+			continue;
+		}
+		if (!(ad->plain_ev[ad->n_plain_ev] =
+			      event_new(ad->base, fd, EV_READ | EV_PERSIST, plain_cb, ad)) ||
+		    event_add(ad->plain_ev[ad->n_plain_ev], NULL) != 0) {
+			if (ad->plain_ev[ad->n_plain_ev])
+				event_free(ad->plain_ev[ad->n_plain_ev]);
+			ad->plain_ev[ad->n_plain_ev] = NULL;
+			close(fd);
+			continue;
+		}
+		ad->n_plain_ev++;
+	}
+}
+
+static void plain_stop(struct coap_ad *ad)
+{
+	for (size_t i = 0; i < ad->n_plain_ev; i++) {
+		evutil_socket_t fd = event_get_fd(ad->plain_ev[i]);
+
+		event_free(ad->plain_ev[i]);
+		close(fd);
+	}
+	ad->n_plain_ev = 0;
+}
+
 /* ---- the loop ---- */
 
 static void run_io(struct coap_ad *ad)
@@ -164,14 +278,15 @@ static void stats_log(struct coap_ad *ad, bool always)
 	LOGP(DCOAP, MGW_LOGL_NOTICE,
 	     "coap: sessions %llu (peak %llu), handshakes %llu ok %llu failed, refused: "
 	     "max_sessions %llu handshake_rate %llu rate %llu, idle closed %llu, uplink %llu ok "
-	     "%llu refused, downlink %llu notified %llu delivered %llu failed",
+	     "%llu refused, downlink %llu notified %llu delivered %llu failed, plaintext %llu",
 	     (unsigned long long)n->sessions, (unsigned long long)n->sessions_peak,
 	     (unsigned long long)n->handshakes_ok, (unsigned long long)n->handshakes_failed,
 	     (unsigned long long)n->refused_max_sessions,
 	     (unsigned long long)n->refused_handshake_rate, (unsigned long long)n->refused_rate,
 	     (unsigned long long)n->idle_closed, (unsigned long long)n->uplink_ok,
 	     (unsigned long long)n->uplink_refused, (unsigned long long)n->notified,
-	     (unsigned long long)n->delivered, (unsigned long long)n->delivery_failed);
+	     (unsigned long long)n->delivered, (unsigned long long)n->delivery_failed,
+	     (unsigned long long)n->plaintext);
 }
 
 static void cs_refuse(struct cs *s, int rc, const char *cause, const char *detail);
@@ -636,6 +751,7 @@ static int ad_destructor(struct coap_ad *ad)
 		event_free(ad->stats_ev);
 	if (ad->sweep_ev)
 		event_free(ad->sweep_ev);
+	plain_stop(ad);
 	ad->io_ev = ad->timer_ev = ad->stats_ev = ad->sweep_ev = NULL;
 	/* our session states go first: coap_free_context frees sessions without events */
 	while ((s = TAILQ_FIRST(&ad->sessions))) {
@@ -711,6 +827,7 @@ static int coap_start(const struct mgw_adapter_env *env, const void *cfg, void *
 		rc = MGW_E_NOMEM;
 		goto fail;
 	}
+	plain_start(ad);
 	run_io(ad);
 	log_ad = ad;
 	*state = ad;

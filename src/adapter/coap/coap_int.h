@@ -26,6 +26,7 @@ struct coap_counters {
 	uint64_t idle_closed;
 	uint64_t uplink_ok, uplink_refused;
 	uint64_t notified, delivered, delivery_failed;
+	uint64_t plaintext; /* plain CoAP datagrams sent to a coaps port */
 };
 
 /* a token bucket per key: source address (handshake_rate) or UE (rate) */
@@ -87,6 +88,8 @@ struct coap_ad {
 	void *ticket_ctx; /* outlives the adapter: tickets the core still owes a callback */
 	coap_context_t *ctx;
 	struct event *io_ev, *timer_ev, *stats_ev, *sweep_ev;
+	struct event **plain_ev; /* plaintext sentinels, one per coaps listener (or NULL) */
+	size_t n_plain_ev;
 	coap_resource_t *r_msg, *r_report, *r_inbox;
 	struct cs_list sessions;
 	struct cs_ue_list by_ue[COAP_UE_BUCKETS];
