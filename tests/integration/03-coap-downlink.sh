@@ -6,16 +6,10 @@
 # again; also when the gateway is killed (-9) in between.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/north.sh"
-t_init
-cd "$T_DIR" || fail "cd"
-CC=coap-client-openssl
-command -v $CC >/dev/null || skip "$CC (libcoap3-bin) missing"
-pki "$T_DIR/pki"
-start_sim sim --cert pki/m5s.pem --key pki/m5s.key --client-ca pki/ca.pem
-cport=$(free_port udp)
+. "$top_srcdir/tests/lib/coap.sh"
+coap_init
 lport=$(free_port)
-make_gw_config "$T_DIR" "north:
-  m5s: { api_root: https://127.0.0.1:$SIM_PORT, tls: { ca: pki/ca.pem, cert: pki/gw.pem, key: pki/gw.key } }
+make_gw_config "$T_DIR" "$(M5S_YAML)
   listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key } }
 coap:
   listen: [ { addr: 127.0.0.1, port: $cport } ]
@@ -28,8 +22,6 @@ start_gw() { # LOG
 	wait_gw_ready "$log"
 }
 start_gw gw.log
-n=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
 
 # observe NAME SECONDS: a device observing /inbox in the background (its PID in $obs)
 observe() {

@@ -6,16 +6,10 @@
 # counters are logged at stop.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/north.sh"
-t_init
-cd "$T_DIR" || fail "cd"
-CC=coap-client-openssl
-command -v $CC >/dev/null || skip "$CC (libcoap3-bin) missing"
-pki "$T_DIR/pki"
-start_sim sim --cert pki/m5s.pem --key pki/m5s.key --client-ca pki/ca.pem
-cport=$(free_port udp)
+. "$top_srcdir/tests/lib/coap.sh"
+coap_init
 gwconf() { # extra coap keys
-	make_gw_config "$T_DIR" "north:
-  m5s: { api_root: https://127.0.0.1:$SIM_PORT, tls: { ca: pki/ca.pem, cert: pki/gw.pem, key: pki/gw.key } }
+	make_gw_config "$T_DIR" "$(M5S_YAML)
 coap:
   listen: [ { addr: 127.0.0.1, port: $cport } ]
 $1"
@@ -31,9 +25,6 @@ gwconf "  rate: 1
 bg "$GW" -c "$T_DIR/gw.yaml" 2>gw.log
 gw=$BG_PID
 wait_gw_ready gw.log
-n=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-code() { sed -n 's/^v:1 t:[A-Z]* c:\([0-9]\.[0-9][0-9]\) .*/\1/p' "$1.out" | grep -v '^0.00$' | tail -n 1; }
 post() { # name identity key msgId
 	printf '{"destAddr":{"addrType":"AS","addr":"as-1"},"msgId":"%s"}' "$4" >"$1.json"
 	timeout 20 $CC -v 6 -B 8 -m post -t json -f "$1.json" -u "$2" -k "$3" \

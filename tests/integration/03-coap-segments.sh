@@ -6,25 +6,17 @@
 # its segment never reaches the device.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/north.sh"
-t_init
-cd "$T_DIR" || fail "cd"
-CC=coap-client-openssl
-command -v $CC >/dev/null || skip "$CC (libcoap3-bin) missing"
-pki "$T_DIR/pki"
-start_sim sim --cert pki/m5s.pem --key pki/m5s.key --client-ca pki/ca.pem
-cport=$(free_port udp)
+. "$top_srcdir/tests/lib/coap.sh"
+coap_init
 lport=$(free_port)
 make_gw_config "$T_DIR" "queue: { downlink_validity: 4s }
-north:
-  m5s: { api_root: https://127.0.0.1:$SIM_PORT, tls: { ca: pki/ca.pem, cert: pki/gw.pem, key: pki/gw.key } }
+$(M5S_YAML)
   listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key } }
 coap:
   listen: [ { addr: 127.0.0.1, port: $cport } ]"
 bg "$GW" -c "$T_DIR/gw.yaml" 2>gw.log
 gw=$BG_PID
 wait_gw_ready gw.log
-n=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
 
 timeout 40 $CC -s 30 -B 30 -u sensor-1 -k secretPSK "coaps://127.0.0.1:$cport/inbox" >obs.out 2>obs.err &
 T_PIDS="$T_PIDS $!"

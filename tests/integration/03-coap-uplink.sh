@@ -13,16 +13,10 @@
 #   diagnostic payload; a CON repeated with the same msgId is stored once.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/north.sh"
-t_init
-cd "$T_DIR" || fail "cd"
-CC=coap-client-openssl
-command -v $CC >/dev/null || skip "$CC (libcoap3-bin) missing"
-pki "$T_DIR/pki"
-start_sim sim --cert pki/m5s.pem --key pki/m5s.key --client-ca pki/ca.pem --max-payload 16384
-cport=$(free_port udp)
+. "$top_srcdir/tests/lib/coap.sh"
+coap_init --max-payload 16384
 make_gw_config "$T_DIR" "policy: { max_payload: 12k, spoofed_origin: rewrite }
-north:
-  m5s: { api_root: https://127.0.0.1:$SIM_PORT, tls: { ca: pki/ca.pem, cert: pki/gw.pem, key: pki/gw.key } }
+$(M5S_YAML)
 coap:
   listen: [ { addr: 127.0.0.1, port: $cport } ]
   tls: { cert: pki/gw.pem, key: pki/gw.key, ca: pki/ca.pem }
@@ -43,19 +37,13 @@ bg "$GW" -c "$T_DIR/gw.yaml" 2>gw.log
 gw=$BG_PID
 wait_gw_ready gw.log
 URL="coaps://127.0.0.1:$cport"
-n=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
 
-# send NAME FILE CLIENT-OPTIONS... : POST FILE to /msg, the whole exchange in NAME.out (-v 6
-# prints each PDU: the test reads the response code from there, coap-client's exit status
-# says nothing, see ../shared/docs/dependencies.md)
+# send NAME FILE CLIENT-OPTIONS... : POST FILE to /msg, the exchange in NAME.out (code NAME)
 send() {
 	_name=$1 _file=$2
 	shift 2
 	timeout 30 $CC -v 6 -B 20 -m post -t json -f "$_file" "$@" "$URL/msg" >"$_name.out" 2>&1
 }
-# code NAME: the response code of the last response in NAME.out ("2.04", "4.13", ...)
-code() { sed -n 's/^v:1 t:[A-Z]* c:\([0-9]\.[0-9][0-9]\) .*/\1/p' "$1.out" | grep -v '^0.00$' | tail -n 1; }
 body() { # msgId [extra members] [payload]
 	printf '{"destAddr":{"addrType":"AS","addr":"as-1"},"msgId":"%s","payload":"%s"%s}' "$1" "${3:-hi $1}" "${2:-}"
 }

@@ -2,4 +2,4 @@
 COAP_TESTS = tests/integration/03-coap-uplink.sh tests/integration/03-coap-downlink.sh \
 	tests/integration/03-coap-limits.sh tests/integration/03-coap-segments.sh
 TESTS += $(COAP_TESTS)
-EXTRA_DIST += $(COAP_TESTS)
+EXTRA_DIST += $(COAP_TESTS) tests/lib/coap.sh
