@@ -39,6 +39,7 @@ struct mgw_coap_cfg {
 	int64_t ack_timeout_ms;  /* CoAP ACK_TIMEOUT for notifications */
 	int64_t max_retransmit;  /* CoAP MAX_RETRANSMIT for notifications */
 	int64_t retry_after_ms;  /* Max-Age of a 5.03 / 4.29 */
+	int64_t rcvbuf;          /* receive buffer of each listener's socket, bytes */
 };
 
 extern const struct mgw_cfg_schema mgw_coap_schema;

@@ -22,6 +22,8 @@
 #include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -735,6 +737,44 @@ static int add_listeners(struct coap_ad *ad)
 	return MGW_OK;
 }
 
+/* libcoap gives no handle on its endpoint sockets, and their default receive buffer
+ * (net.core.rmem_default, ~200 KiB) overflows under a burst of DTLS records while the loop is
+ * in a store commit: lost datagrams cost the device a 2 s retransmission. So find our UDP
+ * sockets bound to a listener's port and raise their buffer (SO_RCVBUFFORCE when allowed). */
+static void grow_rcvbuf(struct coap_ad *ad)
+{
+	struct rlimit rl = { 1024, 1024 };
+	int size = (int)ad->cfg->rcvbuf, type;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	for (int fd = 3; fd < (int)(rl.rlim_cur < 65536 ? rl.rlim_cur : 65536); fd++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss), tl = sizeof(type);
+		struct stat st;
+		int port;
+
+		if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM ||
+		    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+			continue;
+		if (ss.ss_family == AF_INET)
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		else
+			continue;
+		for (size_t i = 0; i < ad->cfg->listen.n; i++) {
+			const struct mgw_coap_listen *l =
+				MGW_CFG_LIST_AT(&ad->cfg->listen, struct mgw_coap_listen, i);
+
+			if (l->port != port)
+				continue;
+			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
+				setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		}
+	}
+}
+
 static int ad_destructor(struct coap_ad *ad)
 {
 	struct cs *s;
@@ -828,6 +868,7 @@ static int coap_start(const struct mgw_adapter_env *env, const void *cfg, void *
 		goto fail;
 	}
 	plain_start(ad);
+	grow_rcvbuf(ad);
 	run_io(ad);
 	log_ad = ad;
 	*state = ad;

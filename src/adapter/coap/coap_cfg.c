@@ -92,6 +92,8 @@ static const struct mgw_cfg_item coap_items[] = {
 	  "CoAP MAX_RETRANSMIT of downlink notifications" },
 	{ "retry_after", MGW_CFG_DURATION, OFF(mgw_coap_cfg, retry_after_ms), 0, 1000, 3600000,
 	  "5s", "Max-Age of a 5.03 (queue full) or 4.29 (rate) answer" },
+	{ "rcvbuf", MGW_CFG_SIZE, OFF(mgw_coap_cfg, rcvbuf), 0, 65536, 268435456, "4MiB",
+	  "receive buffer of each listener's UDP socket (bursts while the store commits)" },
 	{ NULL },
 };
 
