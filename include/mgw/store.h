@@ -36,6 +36,9 @@ struct mgw_store_opts {
 	bool sync_full;     /* synchronous=FULL (default) vs NORMAL (WAL: still durable
 	                       against process crash, not against power loss) */
 	int64_t done_keep_ms; /* how long DONE/FAILED rows stay for idempotence (default 24 h) */
+	int64_t group_us;     /* group commit: a batch that starts within this long of the last
+			         commit waits out the rest of it (more writes join, fewer fsyncs);
+			         0: commit at the end of every loop turn */
 };
 
 /* Open (create if missing) the store at path. On error returns MGW_E_STORE_CORRUPT (not a

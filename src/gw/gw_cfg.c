@@ -60,6 +60,9 @@ static const struct mgw_cfg_item queue_items[] = {
 	  "full: fsync every batch; normal: WAL without fsync per batch (survives a crash of the "
 	  "process, not a power cut)",
 	  NULL, syncs },
+	{ "group_commit", MGW_CFG_DURATION, OFF(gw_queue_cfg, group_commit_ms), 0, 0, 100, "1ms",
+	  "under load, hold a commit this long so more writes share its fsync (0: every loop "
+	  "turn)" },
 	{ NULL },
 };
 

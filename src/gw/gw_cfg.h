@@ -21,6 +21,7 @@ struct gw_queue_cfg {
 	int64_t downlink_validity_ms;
 	int64_t high_water;
 	int sync; /* 0 full, 1 normal */
+	int64_t group_commit_ms;
 };
 
 struct gw_cfg {

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include <event2/event.h>
@@ -27,6 +28,9 @@
 #define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 2000
 #define STORE_DONE_KEEP_MS (24LL * 3600 * 1000)
+/* group commit holds a batch only after one of at least this many writes: one device's
+ * message makes two or three per batch, and a lone writer is never held back */
+#define GROUP_MIN_WRITES 4
 
 static const char *const schema_sql =
 	"CREATE TABLE queue("
@@ -220,6 +224,9 @@ struct mgw_store {
 	struct pend *pend;     /* callbacks of the current batch (talloc array) */
 	size_t npend;
 	unsigned long batches; /* committed or lost */
+	int64_t group_us;      /* group-commit window (mgw_store_opts) */
+	int64_t last_commit_us;
+	unsigned batch_writes, last_batch_writes; /* writes in this / the last batch */
 	bool fail_next_commit; /* test hook */
 };
 
@@ -303,6 +310,7 @@ static int batch_begin(struct mgw_store *s)
 {
 	int src;
 
+	s->batch_writes++;
 	if (s->in_batch) {
 		if (!sqlite3_get_autocommit(s->db))
 			return MGW_OK;
@@ -314,8 +322,24 @@ static int batch_begin(struct mgw_store *s)
 		return MGW_E_STORE;
 	}
 	s->in_batch = true;
-	if (s->ev)
-		event_active(s->ev, EV_TIMEOUT, 1);
+	s->batch_writes = 1;
+	if (s->ev) {
+		struct timespec ts;
+		int64_t now_us, wait;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+		wait = s->last_commit_us + s->group_us - now_us;
+		if (s->group_us > 0 && wait > 0 && s->last_batch_writes >= GROUP_MIN_WRITES) {
+			/* busy (the last batch was shared and is recent): let what arrives
+			 * meanwhile share this commit */
+			struct timeval tv = { 0, (suseconds_t)(wait < s->group_us ? wait : s->group_us) };
+
+			event_add(s->ev, &tv);
+		} else {
+			event_active(s->ev, EV_TIMEOUT, 1);
+		}
+	}
 	return MGW_OK;
 }
 
@@ -356,8 +380,13 @@ int mgw_store_flush(struct mgw_store *s)
 			batch_lost(s, "COMMIT failed");
 			rc = MGW_E_STORE;
 		} else {
+			struct timespec ts;
+
 			s->in_batch = false;
 			s->batches++;
+			s->last_batch_writes = s->batch_writes;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			s->last_commit_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 			LOG_STORE(s, MGW_LOGL_DEBUG, "batch committed, %zu enqueues", s->npend);
 		}
 	}
@@ -645,6 +674,7 @@ int mgw_store_open(void *ctx, const char *path, const struct mgw_store_opts *opt
 	}
 	talloc_set_destructor(s, store_destructor);
 	s->done_keep_ms = opts && opts->done_keep_ms > 0 ? opts->done_keep_ms : STORE_DONE_KEEP_MS;
+	s->group_us = opts && opts->group_us > 0 ? opts->group_us : 0;
 	existed = stat(path, &sb) == 0;
 	if (existed && !S_ISREG(sb.st_mode)) {
 		rc = open_fail(s, MGW_E_IO, errbuf, errlen, "%s", "not a regular file");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -974,6 +975,55 @@ START_TEST(test_attach)
 }
 END_TEST
 
+/* group commit: after a busy batch the next commit waits out the window (more writes join
+ * it); after a lone write it does not wait */
+START_TEST(test_group_commit)
+{
+	struct event_base *base = event_base_new();
+	struct mgw_store_opts o = { .sync_full = true, .done_keep_ms = 60000, .group_us = 200000 };
+	struct mgw_store *s = NULL;
+	struct cbrec r[8] = { { 0 } };
+	char err[512], id[8];
+	struct timespec t0, t1;
+	unsigned long b0;
+	double ms;
+
+	ck_assert_int_eq(mgw_store_open(ctx, dbpath, &o, &s, err, sizeof(err)), MGW_OK);
+	ck_assert_int_eq(mgw_store_attach(s, base), MGW_OK);
+	b0 = mgw_store_test_batches(s);
+	/* a busy batch (4 writes), committed at the end of its turn: nothing before it */
+	for (int i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "m%d", i);
+		ck_assert_int_eq(enq(s, MGW_Q_NORTH, "UE:a", id, NULL, NULL, 0, &r[i]), MGW_OK);
+	}
+	ck_assert_int_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(r[3].calls, 1);
+	/* right after it: the next batch waits for the window, and two writes share it */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(enq(s, MGW_Q_NORTH, "UE:a", "m4", NULL, NULL, 0, &r[4]), MGW_OK);
+	ck_assert_int_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	ck_assert_int_eq(r[4].calls, 0);
+	ck_assert_int_eq(enq(s, MGW_Q_NORTH, "UE:a", "m5", NULL, NULL, 0, &r[5]), MGW_OK);
+	while (r[4].calls == 0)
+		ck_assert_int_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms >= 150, "held only %.1f ms", ms);
+	ck_assert_int_eq(r[5].calls, 1);
+	ck_assert_uint_eq(mgw_store_test_batches(s), b0 + 2);
+	/* that batch had two writes: the next one is not held */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(enq(s, MGW_Q_NORTH, "UE:a", "m6", NULL, NULL, 0, &r[6]), MGW_OK);
+	ck_assert_int_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(r[6].calls, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms < 150, "a lone write was held %.1f ms", ms);
+	mgw_store_close(s);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_now_ms)
 {
 	int64_t a;
@@ -1012,6 +1062,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_open_io);
 	tcase_add_test(tc, test_sync_normal);
 	tcase_add_test(tc, test_attach);
+	tcase_add_test(tc, test_group_commit);
 	tcase_add_test(tc, test_now_ms);
 	suite_add_tcase(s, tc);
 	return s;
