@@ -9,7 +9,7 @@
 #          gateway, then a fresh coap-server-openssl: resident KiB per session from VmRSS
 #          (/proc/PID/status) before and after
 # Usage: bench/coap-bench.sh [BUILDDIR] (default _build); S=100 N=20000 W=1 IDLE=5 to change
-# the load. The gateway half is skipped (and says so) while `msgin5g-gw -t` rejects the
+# the load. The gateway half is skipped (and says so) if `msgin5g-gw -t` rejects the
 # coap: section.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -791,6 +791,8 @@ int mgw_store_enqueue(struct mgw_store *s, const struct mgw_store_entry_in *in, 
 	}
 	/* the UNIQUE index sees this batch's rows too, so a repeat within it is caught */
 	dup = sqlite3_changes(s->db) == 0;
+	if (dup && s->batch_writes)
+		s->batch_writes--; /* nothing written: a retry does not make a batch busy */
 	if (!dup) {
 		id = sqlite3_last_insert_rowid(s->db);
 	} else {
