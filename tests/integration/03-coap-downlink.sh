@@ -78,6 +78,22 @@ PY
 validate 'TS29538_MSGG_N3GDelivery.yaml#N3gMessageDelivery' note-1.json
 ok "observing device: notified (schema-valid N3gMessageDelivery), ACK -> REPT_DELY_SUCCESS at m5s-sim"
 
+# 1b. a message larger than one datagram goes block-wise (Block2): the device gets it whole
+big=$(python3 -c 'print("".join(chr(0x61 + i % 26) for i in range(2000)))')
+"$SIM" push --url "https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message" \
+	--cacert pki/ca.pem --n3g --from AS:as-1 --to UE:ue-coap-1 --msg-id dl-big \
+	--payload "$big" --report-required >push-dl-big.txt 2>&1 || fail "push dl-big: $(cat push-dl-big.txt)"
+wait_note obs1.out dl-big
+reported dl-big
+python3 - "$big" <<'PY' || fail "dl-big arrived cut: $(tail -c 300 obs1.out)"
+import json, sys
+text = open("obs1.out").read()
+i = text.index('{"oriAddr"', text.index('"dl-1"'))
+b = json.JSONDecoder().raw_decode(text, i)[0]
+assert b["msgId"] == "dl-big" and b["payload"] == sys.argv[1], (b["msgId"], len(b["payload"]))
+PY
+ok "2,000-byte payload: notification block-wise (Block2), arrived whole, REPT_DELY_SUCCESS"
+
 # 2. the device goes away: two messages wait, in order, until it observes again
 kill $obs 2>/dev/null; wait $obs 2>/dev/null
 push dl-2

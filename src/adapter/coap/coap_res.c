@@ -94,6 +94,15 @@ struct cs_delivery {
 	bool retry;
 	char cause[MGW_CAUSE_MAX + 1];
 	char msg_id[MGW_ID_MAX + 1];
+	/* a body larger than one datagram goes block-wise (RFC 7959 Block2): the notification
+	 * carries block 0, the device fetches the rest with GET /inbox + Block2 */
+	uint8_t *body;
+	size_t len;
+	unsigned szx;     /* block size 2^(szx+4) */
+	unsigned nblocks; /* 1: fits one datagram */
+	uint8_t etag[4];
+	uint16_t format;
+	bool first_acked; /* block 0 acknowledged: now it is up to the device's GETs */
 };
 
 static unsigned ue_hash(const char *ue)
@@ -476,6 +485,54 @@ static void unobserve(struct cs *s)
 	LOG_CS(s, MGW_LOGL_INFO, "stopped observing /inbox (UE %s)", s->ue);
 }
 
+static void deliv_finish(struct cs_delivery *d, int rc, bool retry, const char *cause);
+
+/* A GET /inbox with Block2 for a block of the notification in flight: that block (2.05 with
+ * ETag, Block2, Size2); the last one completes the delivery. Returns false when the request
+ * is not such a fetch. */
+static bool serve_block(struct cs *s, const coap_pdu_t *req, coap_pdu_t *response)
+{
+	struct cs_delivery *d = s->deliv;
+	coap_block_b_t b;
+	uint8_t buf[4];
+	size_t size, off, n;
+
+	if (!coap_get_block_b(s->session, req, COAP_OPTION_BLOCK2, &b))
+		return false;
+	if (!d || d->nblocks <= 1) {
+		answer(response, 404, "no message in transfer");
+		return true;
+	}
+	/* a device may ask for smaller blocks, never larger ones */
+	if (b.szx < d->szx) {
+		d->szx = b.szx;
+	}
+	size = (size_t)1 << (d->szx + 4);
+	off = (size_t)b.num * size;
+	if (off >= d->len) {
+		answer(response, 400, "Block2 beyond the message");
+		return true;
+	}
+	n = d->len - off < size ? d->len - off : size;
+	coap_add_option(response, COAP_OPTION_ETAG, sizeof(d->etag), d->etag);
+	coap_add_option(response, COAP_OPTION_CONTENT_FORMAT,
+			coap_encode_var_safe(buf, sizeof(buf), d->format), buf);
+	coap_add_option(response, COAP_OPTION_BLOCK2,
+			coap_encode_var_safe(buf, sizeof(buf),
+					     (b.num << 4) | ((off + n < d->len) << 3) | d->szx),
+			buf);
+	coap_add_option(response, COAP_OPTION_SIZE2, coap_encode_var_safe(buf, sizeof(buf), d->len),
+			buf);
+	coap_pdu_set_code(response, (coap_pdu_code_t)CODE(205));
+	coap_add_data(response, n, d->body + off);
+	if (off + n >= d->len) {
+		/* the device has the whole message */
+		LOG_CS(s, MGW_LOGL_DEBUG, "delivered %s (%u blocks)", d->msg_id, d->nblocks);
+		deliv_finish(d, MGW_OK, false, NULL);
+	}
+	return true;
+}
+
 static void inbox_handler(coap_resource_t *res, coap_session_t *session, const coap_pdu_t *req,
 			  const coap_string_t *query, coap_pdu_t *response)
 {
@@ -491,6 +548,8 @@ static void inbox_handler(coap_resource_t *res, coap_session_t *session, const c
 		return;
 	obs = opt_uint(req, COAP_OPTION_OBSERVE, &has_obs);
 	accept = opt_uint(req, COAP_OPTION_ACCEPT, &has_accept);
+	if (!has_obs && serve_block(s, req, response))
+		return;
 	if (has_accept && accept != COAP_MEDIATYPE_APPLICATION_JSON &&
 	    accept != COAP_MEDIATYPE_APPLICATION_CBOR) {
 		answer(response, 406, "Accept: 50 (application/json) or 60 (application/cbor)");
@@ -630,22 +689,47 @@ int coap_res_deliver(struct coap_ad *ad, const struct mgw_msg *msg, const struct
 		LOG_CS(s, MGW_LOGL_ERROR, "cannot encode %s: %s %s", d->msg_id, diag.where, diag.text);
 		return deliv_fail_later(d, rc, false, "cannot encode for the device");
 	}
+	d->format = s->want_cbor ? COAP_MEDIATYPE_APPLICATION_CBOR : COAP_MEDIATYPE_APPLICATION_JSON;
+	d->len = len;
+	d->nblocks = 1;
+	{
+		/* what fits beside the header and options: else block-wise, the largest block
+		 * size that fits (at most 1024) */
+		size_t room = coap_session_max_pdu_size(s->session), size;
+		uint32_t h = 2166136261u;
+
+		room = room > 64 ? room - 64 : 16;
+		if (len > room) {
+			for (d->szx = 6; d->szx > 0 && ((size_t)1 << (d->szx + 4)) > room; d->szx--)
+				;
+			size = (size_t)1 << (d->szx + 4);
+			d->nblocks = (unsigned)((len + size - 1) / size);
+		}
+		for (const char *p = msg->msg_id; *p; p++)
+			h = (h ^ (unsigned char)*p) * 16777619u;
+		h ^= s->obs_seq;
+		memcpy(d->etag, &h, sizeof(d->etag));
+	}
+	if (d->nblocks > 1 && !(d->body = talloc_memdup(d, body, len)))
+		return deliv_fail_later(d, MGW_E_NOMEM, true, "out of memory");
 	if (!(pdu = coap_pdu_init(COAP_MESSAGE_CON, (coap_pdu_code_t)CODE(205),
 				  coap_new_message_id(s->session), coap_session_max_pdu_size(s->session))) ||
 	    !coap_add_token(pdu, s->toklen, s->token) ||
+	    (d->nblocks > 1 && !coap_add_option(pdu, COAP_OPTION_ETAG, sizeof(d->etag), d->etag)) ||
 	    !coap_add_option(pdu, COAP_OPTION_OBSERVE,
 			     coap_encode_var_safe(buf, sizeof(buf), ++s->obs_seq & 0xffffff), buf) ||
 	    !coap_add_option(pdu, COAP_OPTION_CONTENT_FORMAT,
-			     coap_encode_var_safe(buf, sizeof(buf),
-						  s->want_cbor ? COAP_MEDIATYPE_APPLICATION_CBOR
-							       : COAP_MEDIATYPE_APPLICATION_JSON),
-			     buf) ||
-	    !coap_add_data(pdu, len, body)) {
+			     coap_encode_var_safe(buf, sizeof(buf), d->format), buf) ||
+	    (d->nblocks > 1 &&
+	     (!coap_add_option(pdu, COAP_OPTION_BLOCK2,
+			       coap_encode_var_safe(buf, sizeof(buf), (0 << 4) | (1 << 3) | d->szx), buf) ||
+	      !coap_add_option(pdu, COAP_OPTION_SIZE2, coap_encode_var_safe(buf, sizeof(buf), len),
+			       buf))) ||
+	    !coap_add_data(pdu, d->nblocks > 1 ? (size_t)1 << (d->szx + 4) : len, body)) {
 		if (pdu)
 			coap_delete_pdu(pdu);
-		/* only size can make this fail here: this message never fits a datagram */
 		return deliv_fail_later(d, MGW_E_TOO_BIG, false,
-					"too large for one CoAP datagram to the device");
+					"cannot build the notification for the device");
 	}
 	talloc_free(tmp);
 	if ((d->mid = coap_send(s->session, pdu)) == COAP_INVALID_MID)
@@ -676,14 +760,14 @@ void coap_res_nack(struct coap_ad *ad, coap_session_t *session, const coap_pdu_t
 	(void)sent;
 	if (!d)
 		return;
-	if (mid == d->ping_mid && reason == COAP_NACK_RST) {
-		/* the pong: the notification before it was acknowledged */
-		LOG_CS(s, MGW_LOGL_DEBUG, "delivered %s", d->msg_id);
-		deliv_finish(d, MGW_OK, false, NULL);
-		return;
-	}
 	if (mid == d->ping_mid) {
-		/* the ping left only after the notification's ACK: delivered all the same */
+		/* the pong (or a lost ping, which left only after the notification's ACK): the
+		 * notification was acknowledged; block-wise, the device still fetches the rest */
+		if (d->nblocks > 1) {
+			d->first_acked = true;
+			return;
+		}
+		LOG_CS(s, MGW_LOGL_DEBUG, "delivered %s", d->msg_id);
 		deliv_finish(d, MGW_OK, false, NULL);
 		return;
 	}
