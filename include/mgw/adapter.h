@@ -12,7 +12,10 @@
  * - deliver() MUST NOT block. It MUST call done exactly once (possibly later), and MUST NOT
  *   touch msg after calling done. MGW_OK in done means the device confirmed receipt;
  *   MGW_E_TIMEOUT / MGW_E_FULL / MGW_E_PEER with retry=true mean "keep it, try later";
- *   any other rc ends the message.
+ *   any other rc ends the message. MGW_DELIVER_HANDED_OVER means the next hop (an SMSC)
+ *   took it and will say later whether the device got it: the entry is done, no report is
+ *   made now, and the adapter reports the outcome itself (mgw_core_report_delivered() /
+ *   mgw_core_report_failure()) when it learns it.
  * - Adapters MUST NOT call each other, north, or the store.
  */
 #ifndef MGW_ADAPTER_H
@@ -32,6 +35,8 @@ struct mgw_adapter_env {
 	struct mgw_core *core;   /* submit uplink here */
 	struct mgw_security *sec;/* credential lookups at handshake time */
 };
+
+#define MGW_DELIVER_HANDED_OVER 1 /* a done rc: see above */
 
 typedef void (*mgw_deliver_done)(void *arg, int rc, bool retry, const char *cause);
 

@@ -60,6 +60,18 @@ void mgw_core_kick_south(struct mgw_core *c);
  * downlink entries skip what is left of their retry back-off and go now. */
 int mgw_core_device_ready(struct mgw_core *c, const char *ue);
 
+/* Adapter state that must survive a restart (receipt correlation, reassembly of
+ * concatenated SMS, transaction maps): the store's key/value table, namespaced by the
+ * adapter ("sms.dlr", ...). Writes join the current batch; mgw_core_barrier() calls back
+ * once they are durable (MGW_OK) or lost (MGW_E_STORE). Same contracts as mgw_store_kv_*. */
+int mgw_core_kv_put(struct mgw_core *c, const char *ns, const char *key, const void *val,
+		    size_t len, int64_t expires_ms);
+int mgw_core_kv_get(struct mgw_core *c, void *ctx, const char *ns, const char *key, void **val,
+		    size_t *len);
+int mgw_core_kv_del(struct mgw_core *c, const char *ns, const char *key);
+int mgw_core_kv_foreach(struct mgw_core *c, const char *ns, mgw_store_kv_cb cb, void *arg);
+int mgw_core_barrier(struct mgw_core *c, mgw_store_cb cb, void *arg);
+
 /* The security instance (for audit records at boundaries the core does not see, e.g. a
  * refused TLS handshake toward the M5S). */
 struct mgw_security *mgw_core_security(struct mgw_core *c);

@@ -56,6 +56,10 @@ int mgw_store_flush(struct mgw_store *s);
 
 /* ---- queues ---- */
 typedef void (*mgw_store_cb)(void *arg, int rc, int64_t id);
+/* Call cb(arg, MGW_OK or MGW_E_STORE, 0) once everything written so far is durable: after
+ * the commit of the current batch (one is started if none is open). For writes that have
+ * no callback of their own (kv). MGW_OK when cb will be called. */
+int mgw_store_barrier(struct mgw_store *s, mgw_store_cb cb, void *arg);
 
 struct mgw_store_entry_in {
 	enum mgw_queue q;

@@ -426,7 +426,12 @@ static void delivered_cb(void *arg, int rc, bool retry, const char *cause)
 	int src;
 
 	c->south_inflight--;
-	if (rc == MGW_OK) {
+	if (rc == MGW_DELIVER_HANDED_OVER) {
+		/* the adapter reports the outcome when it learns it */
+		src = mgw_store_complete(c->store, d->id);
+		LOGP(DCORE, MGW_LOGL_INFO, "downlink %s/%s handed over for %s", d->msg->ori.addr,
+		     d->msg->msg_id, d->msg->dest.addr);
+	} else if (rc == MGW_OK) {
 		src = mgw_store_complete(c->store, d->id);
 		LOGP(DCORE, MGW_LOGL_INFO, "downlink %s/%s delivered to %s", d->msg->ori.addr,
 		     d->msg->msg_id, d->msg->dest.addr);
@@ -812,6 +817,33 @@ static void south_tick_cb(evutil_socket_t fd, short what, void *arg)
 	expire_south(c, mgw_now_ms());
 	reasm_sweep(c, mgw_now_ms());
 	dispatch_south(c);
+}
+
+int mgw_core_kv_put(struct mgw_core *c, const char *ns, const char *key, const void *val,
+		    size_t len, int64_t expires_ms)
+{
+	return c ? mgw_store_kv_put(c->store, ns, key, val, len, expires_ms) : MGW_E_INVAL;
+}
+
+int mgw_core_kv_get(struct mgw_core *c, void *ctx, const char *ns, const char *key, void **val,
+		    size_t *len)
+{
+	return c ? mgw_store_kv_get(c->store, ctx, ns, key, mgw_now_ms(), val, len) : MGW_E_INVAL;
+}
+
+int mgw_core_kv_del(struct mgw_core *c, const char *ns, const char *key)
+{
+	return c ? mgw_store_kv_del(c->store, ns, key) : MGW_E_INVAL;
+}
+
+int mgw_core_kv_foreach(struct mgw_core *c, const char *ns, mgw_store_kv_cb cb, void *arg)
+{
+	return c ? mgw_store_kv_foreach(c->store, ns, cb, arg) : MGW_E_INVAL;
+}
+
+int mgw_core_barrier(struct mgw_core *c, mgw_store_cb cb, void *arg)
+{
+	return c ? mgw_store_barrier(c->store, cb, arg) : MGW_E_INVAL;
 }
 
 void mgw_core_kick_south(struct mgw_core *c)

@@ -5,6 +5,7 @@
 #include <talloc.h>
 
 #include <mgw/adapter_coap.h>
+#include <mgw/adapter_sms.h>
 #include <mgw/adapter_testdev.h>
 #include <mgw/cfg.h>
 #include <mgw/log.h>
@@ -88,6 +89,8 @@ static const struct mgw_cfg_item top_items[] = {
 	  "the MSGin5G side (TS 29.538)", &mgw_north_schema },
 	{ "coap", MGW_CFG_SECTION, OFF(gw_cfg, coap), 0, 0, 0, NULL,
 	  "Non-3GPP devices over CoAP/DTLS 1.2 (libcoap)", &mgw_coap_schema },
+	{ "sms", MGW_CFG_SECTION, OFF(gw_cfg, sms), 0, 0, 0, NULL,
+	  "Legacy 3GPP UEs by SMS through SMSCs over SMPP 3.4", &mgw_sms_schema },
 	{ "testdev", MGW_CFG_SECTION, OFF(gw_cfg, testdev), 0, 0, 0, NULL,
 	  "lab device adapter: plain TCP line protocol on loopback (needs insecure: true)",
 	  &mgw_testdev_schema },

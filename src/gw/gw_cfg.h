@@ -36,6 +36,7 @@ struct gw_cfg {
 	/* southbound adapter sections (NULL: that adapter is off) */
 	void *testdev;
 	void *coap;
+	void *sms;
 };
 
 extern const struct mgw_cfg_schema gw_cfg_schema;

@@ -15,6 +15,7 @@
 
 #include <mgw/adapter.h>
 #include <mgw/adapter_coap.h>
+#include <mgw/adapter_sms.h>
 #include <mgw/adapter_testdev.h>
 #include <mgw/cfg.h>
 #include <mgw/core.h>
@@ -35,6 +36,7 @@ static const struct {
 	size_t cfg_off; /* its section in struct gw_cfg */
 } adapters[] = {
 	{ &mgw_adapter_coap, offsetof(struct gw_cfg, coap) },
+	{ &mgw_adapter_sms, offsetof(struct gw_cfg, sms) },
 	{ &mgw_adapter_testdev, offsetof(struct gw_cfg, testdev) },
 	{ NULL, 0 },
 };

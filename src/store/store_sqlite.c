@@ -358,6 +358,19 @@ static int pend_add(struct mgw_store *s, mgw_store_cb cb, void *arg, int rc, int
 	return MGW_OK;
 }
 
+int mgw_store_barrier(struct mgw_store *s, mgw_store_cb cb, void *arg)
+{
+	int rc;
+
+	if (!s || !cb)
+		return MGW_E_INVAL;
+	/* joins the current batch (starting one if none is open) */
+	if ((rc = batch_begin(s)) != MGW_OK)
+		return rc;
+	s->batch_writes--; /* an empty write: it does not make the batch busier */
+	return pend_add(s, cb, arg, MGW_OK, 0);
+}
+
 int mgw_store_flush(struct mgw_store *s)
 {
 	struct pend *p;

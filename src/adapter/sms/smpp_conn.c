@@ -20,7 +20,11 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <talloc.h>
 
 #include <mgw/err.h>
@@ -340,7 +344,37 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		send_bind(c);
 		return;
 	}
+	if (c->cfg.ssl_ctx && (what & BEV_EVENT_ERROR)) {
+		unsigned long e = bufferevent_get_openssl_error(c->bev);
+		char why[200];
+
+		if (e) {
+			snprintf(why, sizeof(why), "TLS: %s", ERR_reason_error_string(e));
+			drop(c, why);
+			return;
+		}
+	}
 	drop(c, what & BEV_EVENT_EOF ? "closed by the SMSC" : "connection error");
+}
+
+/* an SSL for one connection: the SMSC's certificate must name host (DNS name or IP) */
+static SSL *tls_new(struct smpp_conn *c)
+{
+	SSL *ssl = SSL_new(c->cfg.ssl_ctx);
+	X509_VERIFY_PARAM *vp;
+
+	if (!ssl)
+		return NULL;
+	vp = SSL_get0_param(ssl);
+	if (X509_VERIFY_PARAM_set1_ip_asc(vp, c->cfg.host) != 1) {
+		if (X509_VERIFY_PARAM_set1_host(vp, c->cfg.host, 0) != 1 ||
+		    SSL_set_tlsext_host_name(ssl, c->cfg.host) != 1) {
+			SSL_free(ssl);
+			return NULL;
+		}
+	}
+	SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+	return ssl;
 }
 
 static void connect_now(struct smpp_conn *c)
@@ -351,9 +385,23 @@ static void connect_now(struct smpp_conn *c)
 
 	snprintf(hp, sizeof(hp), strchr(c->cfg.host, ':') ? "[%s]:%d" : "%s:%d", c->cfg.host,
 		 c->cfg.port);
-	if (evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &sl) != 0 ||
-	    !(c->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE))) {
+	if (evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &sl) != 0) {
 		drop(c, "bad address");
+		return;
+	}
+	if (c->cfg.ssl_ctx) {
+		SSL *ssl = tls_new(c);
+
+		if (!ssl || !(c->bev = bufferevent_openssl_socket_new(c->base, -1, ssl,
+								      BUFFEREVENT_SSL_CONNECTING,
+								      BEV_OPT_CLOSE_ON_FREE))) {
+			if (ssl)
+				SSL_free(ssl);
+			drop(c, "TLS setup failed");
+			return;
+		}
+	} else if (!(c->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE))) {
+		drop(c, "out of memory");
 		return;
 	}
 	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
@@ -539,7 +587,27 @@ void smpp_conn_stop(struct smpp_conn *c)
 	if (!c)
 		return;
 	c->stopping = true;
-	if (c->state == ST_BOUND && c->bev) {
+	if (c->state == ST_BOUND && c->bev && c->cfg.ssl_ctx) {
+		/* TLS: the unbind goes through the bufferevent; one flush attempt, then the
+		 * close_notify (no loop turn is left to wait for the SMSC's unbind_resp) */
+		uint32_t v[4] = { htonl(SMPP_HDR), htonl(UNBIND), htonl(ESME_ROK), htonl(next_seq(c)) };
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+		size_t n = evbuffer_get_length(out);
+
+		evbuffer_add(out, v, sizeof(v));
+		n += sizeof(v);
+		if (ssl) {
+			unsigned char *p = evbuffer_pullup(out, -1);
+
+			if (p && SSL_write(ssl, p, (int)n) == (int)n)
+				evbuffer_drain(out, n);
+			else
+				LOG_C(c, MGW_LOGL_INFO, "unbind not sent");
+			SSL_shutdown(ssl);
+		}
+		c->state = ST_UNBINDING;
+	} else if (c->state == ST_BOUND && c->bev) {
 		/* orderly: what is queued, then unbind, written now (no loop turn is left) */
 		int fd = bufferevent_getfd(c->bev);
 		uint32_t v[4] = { htonl(SMPP_HDR), htonl(UNBIND), htonl(ESME_ROK), htonl(next_seq(c)) };

@@ -33,6 +33,7 @@ struct smpp_conn_cfg {
 	int64_t enquire_ms;        /* enquire_link interval while bound */
 	int64_t resp_timeout_ms;   /* an answer later than this: the request failed */
 	int64_t reconnect_min_ms, reconnect_max_ms;
+	void *ssl_ctx; /* SSL_CTX for SMPP over TLS (peer verified, name = host), or NULL */
 };
 
 struct smpp_conn_ops {

@@ -559,3 +559,30 @@ int sms_gsm7_ud_to_utf8(void *ctx, const uint8_t *ud, size_t len, size_t septets
 		*udh = h;
 	return rc;
 }
+
+size_t sms_part_unpacked(const struct sms_part *p, uint8_t *out, size_t cap)
+{
+	size_t udh = 0, hs = 0, n;
+
+	if (!p || !out || p->data_coding != SMS_DCS_GSM7)
+		return 0;
+	if ((p->esm_class & SMS_ESM_UDHI) && p->sm_length) {
+		udh = (size_t)p->ud[0] + 1;
+		hs = (udh * 8 + 6) / 7;
+	}
+	if (p->udl < hs || udh > p->sm_length)
+		return 0;
+	n = udh + (p->udl - hs);
+	if (n > cap)
+		return 0;
+	memcpy(out, p->ud, udh);
+	for (size_t j = 0; j < p->udl - hs; j++) {
+		size_t bit = (hs + j) * 7, o = bit / 8;
+		unsigned v = p->ud[o];
+
+		if (o + 1 < sizeof(p->ud))
+			v |= (unsigned)p->ud[o + 1] << 8;
+		out[udh + j] = (uint8_t)((v >> (bit % 8)) & 0x7f);
+	}
+	return n;
+}

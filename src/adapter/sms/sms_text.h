@@ -78,6 +78,11 @@ int sms_ucs2_to_utf8(void *ctx, const uint8_t *ucs2, size_t n, char **utf8, size
 int sms_split(void *ctx, const char *data, size_t len, bool binary, uint8_t ref,
 	      struct sms_parts **out);
 
+/* The short_message of a GSM 7-bit part for SMSCs that take one septet per octet (the
+ * usual SMPP "SMSC default alphabet"): the UDH octets as they are, then each septet of the
+ * text in an octet of its own (no fill bits). Returns the length, 0 if it exceeds cap. */
+size_t sms_part_unpacked(const struct sms_part *p, uint8_t *out, size_t cap);
+
 /* Parse the UDH at the start of a TP-UD (ud[0] = UDHL). Unknown IEIs are skipped; a
  * concatenation IE with seq 0 or seq > total is ignored (23.040 9.2.3.24.1); a known IEI
  * of the wrong length, an IE beyond the UDH or a UDH beyond len is MGW_E_MALFORMED. */
