@@ -21,7 +21,7 @@ static const char usage_text[] =
 	"                    [--http1 | --http2] [--token T]\n"
 	"                    (--body JSON | --body-file F |\n"
 	"                     (--l3g | --n3g) --from TYPE:ADDR --to TYPE:ADDR --msg-id ID\n"
-	"                     [--payload TEXT] [--report-required])\n"
+	"                     [--payload TEXT] [--app-id ID] [--report-required])\n"
 	"                    [--count N [--concurrency C]]\n"
 	"       m5s-sim --help\n"
 	"\n"

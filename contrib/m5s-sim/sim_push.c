@@ -368,6 +368,7 @@ static const struct option push_opts[] = {
 	{ "msg-id", required_argument, NULL, 'm' },
 	{ "payload", required_argument, NULL, 'P' },
 	{ "report-required", no_argument, NULL, 'R' },
+	{ "app-id", required_argument, NULL, 'a' },
 	{ "count", required_argument, NULL, 'n' },
 	{ "concurrency", required_argument, NULL, 'C' },
 	{ NULL, 0, NULL, 0 },
@@ -377,7 +378,7 @@ int sim_push_main(void *ctx, int argc, char **argv)
 {
 	struct push *p;
 	const char *body = NULL, *body_file = NULL, *from = NULL, *to = NULL, *msg_id = NULL,
-		   *payload = NULL, *count = NULL, *conc = NULL;
+		   *payload = NULL, *count = NULL, *conc = NULL, *app_id = NULL;
 	char *text = NULL;
 	bool l3g = false, n3g = false, report = false, curl_up = false;
 	json_error_t jerr;
@@ -409,6 +410,7 @@ int sim_push_main(void *ctx, int argc, char **argv)
 		case 'm': msg_id = optarg; break;
 		case 'P': payload = optarg; break;
 		case 'R': report = true; break;
+		case 'a': app_id = optarg; break;
 		case 'n': count = optarg; break;
 		case 'C': conc = optarg; break;
 		default:
@@ -485,13 +487,21 @@ int sim_push_main(void *ctx, int argc, char **argv)
 			rc = sim_usage_error("push: --payload too large");
 			goto out;
 		}
+		if (app_id) {
+			if (!*app_id ||
+			    mgw_str_set(p->msg->app_id, sizeof(p->msg->app_id), app_id) != MGW_OK) {
+				rc = sim_usage_error("push: --app-id must be 1..%d bytes", MGW_ID_MAX);
+				goto out;
+			}
+			p->msg->has_app_id = true;
+		}
 		if (report) {
 			p->msg->has_deliv_st_req = true;
 			p->msg->deliv_st_req = true;
 		}
 	} else {
-		if (from || to || msg_id || payload || report) {
-			rc = sim_usage_error("push: --from/--to/--msg-id/--payload/--report-required "
+		if (from || to || msg_id || payload || report || app_id) {
+			rc = sim_usage_error("push: --from/--to/--msg-id/--payload/--app-id/--report-required "
 					     "only with --l3g or --n3g");
 			goto out;
 		}
