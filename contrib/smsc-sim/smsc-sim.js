@@ -4,7 +4,9 @@
 //
 // Usage: node smsc-sim.js --record FILE.jsonl [--listen 127.0.0.1:0] [--port-file F]
 //        [--control 127.0.0.1:0] [--control-port-file F2] [--system-id gw] [--password secret]
-//        [--resp-timeout MS (5000)]
+//        [--resp-timeout MS (5000)] [--tls-cert PEM --tls-key PEM]
+//
+// With --tls-cert/--tls-key the SMPP side is SMPP over TLS (TLS 1.2 or 1.3).
 //
 // SMPP side: bind_transceiver / bind_transmitter / bind_receiver with the configured
 // system_id and password (else ESME_RINVSYSID 0x0F / ESME_RINVPASWD 0x0E; a second bind on a
@@ -48,7 +50,7 @@ const opt = { listen: '127.0.0.1:0', control: '127.0.0.1:0', 'system-id': 'gw', 
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
 	const k = argv[i].replace(/^--/, '');
-	if (!argv[i].startsWith('--') || !(k in opt || /^(port-file|control-port-file|record)$/.test(k)) ||
+	if (!argv[i].startsWith('--') || !(k in opt || /^(port-file|control-port-file|record|tls-cert|tls-key)$/.test(k)) ||
 	    argv[i + 1] === undefined) {
 		console.error(`smsc-sim: bad argument ${argv[i]}`);
 		process.exit(1);
@@ -88,7 +90,10 @@ const submits = new Map(); // message_id -> { source_addr, destination_addr, tim
 let nextSession = 0, nextMsg = 0;
 const sessions = new Set();
 
-const server = smpp.createServer((session) => {
+if (!opt['tls-cert'] !== !opt['tls-key']) { console.error('smsc-sim: --tls-cert and --tls-key go together'); process.exit(1); }
+const serverOptions = opt['tls-cert'] ? { key: fs.readFileSync(opt['tls-key']), cert: fs.readFileSync(opt['tls-cert']),
+	minVersion: 'TLSv1.2' } : {};
+const server = smpp.createServer(serverOptions, (session) => {
 	session.id = ++nextSession;
 	session.bound = null; // 'transceiver' | 'transmitter' | 'receiver' once bound
 	sessions.add(session);
@@ -245,7 +250,7 @@ server.on('error', (e) => { console.error('smsc-sim: ' + e.message); process.exi
 controlServer.on('error', (e) => { console.error('smsc-sim: control: ' + e.message); process.exit(1); });
 server.listen(smppPort, smppHost, () => controlServer.listen(ctlPort, ctlHost, () => {
 	const p = server.address().port, cp = controlServer.address().port;
-	console.log(`smsc-sim: SMPP on ${smppHost}:${p}, control on ${ctlHost}:${cp}, system_id ${opt['system-id']}`);
+	console.log(`smsc-sim: SMPP${opt['tls-cert'] ? ' over TLS' : ''} on ${smppHost}:${p}, control on ${ctlHost}:${cp}, system_id ${opt['system-id']}`);
 	writePort(opt['control-port-file'], cp);
 	writePort(opt['port-file'], p); // last: a test waiting for it finds both
 }));
