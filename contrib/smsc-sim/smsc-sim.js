@@ -36,6 +36,10 @@
 //   {"cmd":"mode","submit":"ok"|"throttle"|"qfull","count":N}
 //     -> following submit_sm answered ok / ESME_RTHROTTLED 0x58 / ESME_RMSGQFUL 0x14 (with
 //        count: only the next N, then ok again)            <- {"ok":true}
+//   {"cmd":"deliver_bulk","count":N,"window":W, <deliver fields as for deliver>}
+//     -> N deliver_sm of those fields to the last bound receiver, at most W awaiting their
+//        deliver_sm_resp (for benchmarks; each is recorded like any other PDU)
+//     <- {"ok":true,"sent":N,"resp_ok":K,"resp_error":E,"failed":F,"ms":ELAPSED}
 //   {"cmd":"drop"}   -> closes every ESME connection          <- {"ok":true,"closed":N}
 //   {"cmd":"stats"}  <- {"ok":true,"sessions":N,"bound":N,"received":{command:count},
 //                        "submit_ok":N,"submit_rejected":N,"delivered":N,"receipts":N,"mode":M}
@@ -165,6 +169,7 @@ function deliver(options, sessionId) {
 		};
 		const closed = () => done({ ok: false, error: 'connection closed' });
 		const timer = setTimeout(() => done({ ok: false, error: `no deliver_sm_resp within ${respTimeout} ms` }), respTimeout);
+		s.socket.setMaxListeners(0);
 		s.socket.once('close', closed);
 		if (!s.send(pdu, (r) => done({ ok: true, status: r.command_status, session: s.id, sequence_number: pdu.sequence_number })))
 			done({ ok: false, error: 'connection not writable' });
@@ -193,6 +198,20 @@ async function control(c) {
 		const r = await deliver(deliverOptions(c), c.session);
 		if (r.ok) stats.delivered++;
 		return r;
+	}
+	case 'deliver_bulk': {
+		const n = Number(c.count) || 0, w = Math.max(1, Number(c.window) || 1), t0 = Date.now();
+		const r = { ok: true, sent: 0, resp_ok: 0, resp_error: 0, failed: 0 };
+		const one = async () => {
+			while (r.sent < n) {
+				r.sent++;
+				const a = await deliver(deliverOptions(c), c.session);
+				if (!a.ok) r.failed++; else if (a.status === 0) r.resp_ok++; else r.resp_error++;
+			}
+		};
+		await Promise.all(Array.from({ length: Math.min(w, n) }, one));
+		stats.delivered += r.resp_ok;
+		return { ...r, ms: Date.now() - t0 };
 	}
 	case 'receipt': {
 		const sub = submits.get(c.message_id);

@@ -85,6 +85,16 @@ S2='SAR part two.'
 expect_text sar "$S1$S2"
 ok "UCS-2 parts with a 16-bit reference and parts by SAR TLVs are joined exactly"
 
+# 5b. a phone that split a surrogate pair, and an escape, across parts: joined, then decoded
+E=$(hex 'split 😀 pair' utf-16-be)
+[ "$(mo $DEV 8 64 "0500036102$(printf %s "$E" | cut -c1-28 | sed 's/^/01/')")" = 0 ] || fail "surrogate part 1"
+[ "$(mo $DEV 8 64 "0500036102$(printf %s "$E" | cut -c29- | sed 's/^/02/')")" = 0 ] || fail "surrogate part 2"
+expect_text splitpair 'split 😀 pair'
+[ "$(mo $DEV 0 64 "05000362020161201b")" = 0 ] || fail "escape part 1"
+[ "$(mo $DEV 0 64 "050003620202656220")" = 0 ] || fail "escape part 2"
+expect_text splitesc 'a €b '
+ok "a surrogate pair and an escape split across parts still decode once joined"
+
 # 6. refused: unknown MSISDN, no route, malformed UCS-2
 before=$(records sim.jsonl "$UP")
 st=$(mo 499999999999 0 0 "$(gsm7 'who am I')")
@@ -101,5 +111,5 @@ sleep 0.5
 [ "$(records sim.jsonl "$UP")" = "$before" ] || fail "a refused MO reached m5s-sim"
 ok "unknown MSISDN 0x65, no route 0x0B, bad UCS-2 0x65: each audited, none forwarded"
 
-stop_pid $gw
+stop_gw
 echo "1..$n"

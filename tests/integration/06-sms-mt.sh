@@ -169,5 +169,5 @@ body_of sim.jsonl 0 'r["path"].endswith("deliver-ue-message") and r["body"].get(
 [ "$(json_get late.json 'd["destAddr"]["addr"]')" = as-1 ] || fail "after the window not to the route: $(cat late.json)"
 ok "a reply within sms.reply_window reaches as-2 (the MT's originator); after it, the route"
 
-stop_pid $gw
+stop_gw
 echo "1..$n"

@@ -70,5 +70,5 @@ sleep 1
 check_once 20
 ok "killed (-9) while the SMSC refused: after the restart every MT reaches the SMSC once"
 
-stop_pid $gw
+stop_gw
 echo "1..$n"

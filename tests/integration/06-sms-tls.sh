@@ -40,7 +40,7 @@ wait_records sim.jsonl 1 'r["path"].endswith("deliver-ue-message") and r["body"]
 l3g tls-mt "down over TLS"
 wait_count smsc.jsonl 1 'r.get("command")=="submit_sm" and r.get("status")==0 and bytes.fromhex(r["short_message_hex"])==b"down over TLS"' 20 ||
 	fail "MT over TLS never reached the SMSC"
-stop_pid $gw
+stop_gw
 wait_count smsc.jsonl 1 'r.get("command")=="unbind"' 10 || fail "no unbind over TLS at stop"
 ok "bound over TLS: MO and MT go through, unbind at stop"
 
@@ -49,14 +49,15 @@ for bad in m5s-wrongname intruder; do
 	stop_pid $SMSC_PID
 	start_smsc --tls-cert pki/$bad.pem --tls-key pki/$bad.key
 	binds=$(count smsc.jsonl 'r.get("command")=="bind_transceiver"')
-	bg "$GW" -c "$T_DIR/gw.yaml" 2>"gw-$bad.log"
+	GW_LOG=gw-$bad.log
+	bg "$GW" -c "$T_DIR/gw.yaml" 2>"$GW_LOG"
 	gw=$BG_PID
 	wait_gw_ready "gw-$bad.log"
 	wait_for_line "gw-$bad.log" 'link down: TLS: certificate verify failed' 10 ||
 		fail "$bad: no TLS failure logged: $(grep -i smsc1 "gw-$bad.log" | tail -n 3)"
 	grep -q 'sms: bound to smsc1' "gw-$bad.log" && fail "$bad: bound anyway"
 	[ "$(count smsc.jsonl 'r.get("command")=="bind_transceiver"')" = "$binds" ] || fail "$bad: a bind (with the password) reached the SMSC"
-	stop_pid $gw
+	stop_gw
 done
 ok "an SMSC certificate for another name or from another CA: never bound, no bind PDU sent"
 echo "1..$n"

@@ -122,3 +122,10 @@ print(out.hex())
 PY
 }
 ok() { n=$((n + 1)); echo "ok $n $*"; }
+# stop_gw: SIGTERM the gateway; it must exit 0 with no sanitizer report in its log
+stop_gw() {
+	stop_pid $gw
+	_st=$?
+	! grep -q 'Sanitizer\|runtime error:' "$GW_LOG" || fail "sanitizer report in $GW_LOG: $(grep -m1 -A8 'Sanitizer\|runtime error:' "$GW_LOG")"
+	[ "$_st" = 0 ] || fail "gateway exited $_st at stop: $(tail -n 5 "$GW_LOG")"
+}

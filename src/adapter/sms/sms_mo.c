@@ -33,6 +33,9 @@ struct mo {
 	struct mgw_identity id;
 	struct mgw_addr dest;
 	const struct mgw_sms_port *port;
+	char enc;      /* the text units in raw: 'g' GSM septets, 'u' UCS-2, 't' UTF-8, 'b' octets */
+	uint8_t *raw;
+	size_t raw_len;
 	uint8_t *data; /* decoded payload: UTF-8 text, or octets when binary */
 	size_t len;
 	bool binary;
@@ -89,17 +92,17 @@ static enum alphabet alphabet_of(uint8_t dcs)
 	return A_NONE;
 }
 
-/* short_message (or message_payload) -> m->data; the UDH into udh */
-static int decode(struct sms_ad *ad, void *ctx, const deliver_sm_t *pdu, struct mo *m,
+/* short_message (or message_payload) -> m->raw in the units of m->enc; the UDH into udh.
+ * Concatenated parts keep their units and are decoded joined, so an escape or a surrogate
+ * pair that a phone split across parts still decodes. */
+static int unpack(struct sms_ad *ad, void *ctx, const deliver_sm_t *pdu, struct mo *m,
 		  struct sms_udh *udh, const char **why)
 {
 	const uint8_t *ud = pdu->short_message;
-	size_t len = pdu->sm_length, off = 0;
+	size_t len = pdu->sm_length, off = 0, n;
 	bool udhi = pdu->esm_class & SMS_ESM_UDHI;
 	enum alphabet a = alphabet_of(pdu->data_coding);
 	const tlv_t *mp;
-	char *utf8;
-	size_t n;
 	int rc;
 
 	memset(udh, 0, sizeof(*udh));
@@ -111,63 +114,92 @@ static int decode(struct sms_ad *ad, void *ctx, const deliver_sm_t *pdu, struct 
 		*why = "data_coding not supported";
 		return MGW_E_UNSUPPORTED;
 	}
-	if (udhi && !(a == A_GSM7 && ad->cfg->gsm7_packed)) {
+	if (a == A_GSM7 && ad->cfg->gsm7_packed) {
+		if ((rc = sms_gsm7_ud_unpack(ctx, ud, len, SMS_UDL_UNKNOWN, udhi, udh, &m->raw,
+					     &m->raw_len)) != MGW_OK) {
+			*why = "bad packed GSM 7-bit user data";
+			return rc;
+		}
+		m->enc = 'g';
+		return MGW_OK;
+	}
+	if (udhi) {
 		if ((rc = sms_udh_parse(ud, len, udh)) != MGW_OK) {
 			*why = "bad user data header";
 			return rc;
 		}
 		off = udh->len;
 	}
+	ud += off;
+	len -= off;
 	switch (a) {
-	case A_GSM7:
-		if (ad->cfg->gsm7_packed)
-			rc = sms_gsm7_ud_to_utf8(ctx, ud, len, SMS_UDL_UNKNOWN, udhi, udh, &utf8, &n);
-		else
-			rc = sms_gsm7_to_utf8(ctx, ud + off, len - off, &utf8, &n);
-		if (rc != MGW_OK) {
-			*why = "not GSM 7-bit text";
-			return rc;
-		}
-		m->data = (uint8_t *)utf8;
-		m->len = n;
-		return MGW_OK;
-	case A_UCS2:
-		if ((rc = sms_ucs2_to_utf8(ctx, ud + off, len - off, &utf8, &n)) != MGW_OK) {
-			*why = "not UCS-2 text (odd length or a lone surrogate)";
-			return rc;
-		}
-		m->data = (uint8_t *)utf8;
-		m->len = n;
-		return MGW_OK;
 	case A_LATIN1:
-		if (!(m->data = talloc_size(ctx, 2 * (len - off) + 1)))
+		if (!(m->raw = talloc_size(ctx, 2 * len + 1)))
 			return MGW_E_NOMEM;
 		n = 0;
-		for (size_t i = off; i < len; i++) {
+		for (size_t i = 0; i < len; i++) {
 			if (ud[i] < 0x80) {
-				m->data[n++] = ud[i];
+				m->raw[n++] = ud[i];
 			} else {
-				m->data[n++] = (uint8_t)(0xc0 | (ud[i] >> 6));
-				m->data[n++] = (uint8_t)(0x80 | (ud[i] & 0x3f));
+				m->raw[n++] = (uint8_t)(0xc0 | (ud[i] >> 6));
+				m->raw[n++] = (uint8_t)(0x80 | (ud[i] & 0x3f));
 			}
 		}
-		m->len = n;
+		m->raw_len = n;
+		m->enc = 't';
 		return MGW_OK;
 	case A_IA5:
-		for (size_t i = off; i < len; i++)
+		for (size_t i = 0; i < len; i++)
 			if (ud[i] >= 0x80) {
 				*why = "IA5 text with an octet above 0x7f";
 				return MGW_E_MALFORMED;
 			}
-		/* fall through */
-	default: /* 8-bit */
-		if (!(m->data = talloc_memdup(ctx, ud + off, len - off + 1)))
-			return MGW_E_NOMEM;
-		m->data[len - off] = 0;
-		m->len = len - off;
-		m->binary = a == A_8BIT;
-		return MGW_OK;
+		m->enc = 't';
+		break;
+	case A_GSM7:
+		m->enc = 'g';
+		break;
+	case A_UCS2:
+		m->enc = 'u';
+		break;
+	default:
+		m->enc = 'b';
 	}
+	if (!(m->raw = talloc_memdup(ctx, len ? ud : (const uint8_t *)"", len + 1)))
+		return MGW_E_NOMEM;
+	m->raw_len = len;
+	return MGW_OK;
+}
+
+/* units of enc -> text (UTF-8) appended to *out (talloc, NUL-terminated), or octets ('b') */
+static int units_to_text(void *ctx, char enc, const uint8_t *raw, size_t n, uint8_t **out,
+			 size_t *len, const char **why)
+{
+	char *u = NULL;
+	size_t ul = 0;
+	int rc = MGW_OK;
+
+	switch (enc) {
+	case 'g':
+		if ((rc = sms_gsm7_to_utf8(ctx, raw, n, &u, &ul)) != MGW_OK)
+			*why = "not GSM 7-bit text (a septet above 0x7f)";
+		break;
+	case 'u':
+		if ((rc = sms_ucs2_to_utf8(ctx, raw, n, &u, &ul)) != MGW_OK)
+			*why = "not UCS-2 text (odd length or a lone surrogate)";
+		break;
+	default:
+		u = (char *)raw;
+		ul = n;
+	}
+	if (rc != MGW_OK)
+		return rc;
+	if (!(*out = talloc_realloc(ctx, *out, uint8_t, *len + ul + 1)))
+		return MGW_E_NOMEM;
+	memcpy(*out + *len, u, ul);
+	*len += ul;
+	(*out)[*len] = 0;
+	return MGW_OK;
 }
 
 /* ---- submit ---- */
@@ -320,9 +352,9 @@ static void concat_part(struct sms_ad *ad, struct sms_bind *b, uint32_t seq, str
 		sms_answer_durable(ad, b, seq, ESME_ROK);
 		return;
 	}
-	if (!(hx = hex_of(tmp, m->data, m->len)))
+	if (!(hx = hex_of(tmp, m->raw, m->raw_len)))
 		goto nomem;
-	json_object_set_new(parts, num, json_string(hx));
+	json_object_set_new(parts, num, json_pack("[s, s]", (char[]){ m->enc, 0 }, hx));
 	if (json_object_size(parts) < m->total) {
 		if (!(text = json_dumps(set, JSON_COMPACT)) ||
 		    mgw_core_kv_put(ad->core, SMS_NS_MO, key, text, strlen(text),
@@ -335,32 +367,55 @@ static void concat_part(struct sms_ad *ad, struct sms_bind *b, uint32_t seq, str
 		sms_answer_durable(ad, b, seq, ESME_ROK);
 		return;
 	}
-	/* the last part: join in order and submit; the set goes once that is durable */
+	/* the last part: join in order (runs of the same units decoded together) and submit;
+	 * the set goes once that is durable */
 	{
-		size_t cap = 0, n = 0;
-		uint8_t *all;
-		const char *app = json_string_value(json_object_get(set, "app"));
+		size_t cap = 0, n = 0, rn = 0;
+		uint8_t *run, *all = NULL;
+		const char *app = json_string_value(json_object_get(set, "app")), *why = "";
+		char enc = 0;
+		int rc = MGW_OK;
 
 		for (unsigned i = 1; i <= m->total; i++) {
 			snprintf(num, sizeof(num), "%u", i);
-			cap += json_string_length(json_object_get(parts, num)) / 2;
+			cap += json_string_length(json_array_get(json_object_get(parts, num), 1)) / 2;
 		}
-		if (!(all = talloc_size(tmp, cap + 1)))
+		if (!(run = talloc_size(tmp, cap + 1)) || !(all = talloc_zero_size(tmp, 1)))
 			goto nomem;
-		for (unsigned i = 1; i <= m->total; i++) {
+		for (unsigned i = 1; i <= m->total && rc == MGW_OK; i++) {
+			json_t *pv;
+			const char *e;
+
 			snprintf(num, sizeof(num), "%u", i);
-			n += unhex(json_string_value(json_object_get(parts, num)) ?: "", all + n);
+			pv = json_object_get(parts, num);
+			e = json_string_value(json_array_get(pv, 0));
+			if (!e || !*e) {
+				rc = MGW_E_MALFORMED;
+				break;
+			}
+			if (enc && *e != enc) {
+				rc = units_to_text(tmp, enc, run, rn, &all, &n, &why);
+				rn = 0;
+			}
+			enc = *e;
+			rn += unhex(json_string_value(json_array_get(pv, 1)) ?: "", run + rn);
 		}
-		all[n] = 0;
+		if (rc == MGW_OK)
+			rc = units_to_text(tmp, enc, run, rn, &all, &n, &why);
+		if (rc != MGW_OK) {
+			json_decref(set);
+			mgw_core_kv_del(ad->core, SMS_NS_MO, key);
+			refuse(ad, b, seq, m, rc, "MALFORMED", ESME_RX_P_APPN,
+			       "concatenated SMS %s: %s", key, why);
+			return;
+		}
 		m->binary = json_is_true(json_object_get(set, "bin"));
 		if (mgw_addr_parse(&m->dest, json_string_value(json_object_get(set, "dest")) ?: "") != MGW_OK)
 			goto nomem;
 		if (app && !m->port)
 			m->port = sms_port_by_app(ad, app);
-		if (!m->binary && !sms_utf8_valid(all, n)) {
-			/* text parts that only make sense together: a split escape or surrogate */
-			m->binary = true;
-		}
+		if (!m->binary && !sms_utf8_valid(all, n))
+			m->binary = true; /* octets that are not text: base64 */
 		snprintf(msg_id, sizeof(msg_id), "sms-%llx-%c%u-%u",
 			 (unsigned long long)json_integer_value(json_object_get(set, "t")),
 			 m->ref_kind, m->ref, m->total);
@@ -434,17 +489,18 @@ void sms_mo_deliver(struct sms_ad *ad, struct sms_bind *b, uint32_t seq, const d
 		       "MSISDN %s is not in the registry", m.msisdn);
 		goto out;
 	}
-	if ((rc = decode(ad, tmp, pdu, &m, &udh, &why)) != MGW_OK) {
+	if ((rc = unpack(ad, tmp, pdu, &m, &udh, &why)) != MGW_OK) {
 		refuse(ad, b, seq, &m, rc, "MALFORMED", ESME_RX_P_APPN, "data_coding 0x%02x: %s",
 		       pdu->data_coding, why);
 		goto out;
 	}
+	m.binary = m.enc == 'b';
 	/* the application port: UDH IE, else the destination_port TLV */
 	if (udh.ports)
 		m.port = sms_port_by_port(ad, udh.dst_port);
 	else if ((t = sms_tlv(pdu, TLVID_destination_port)))
 		m.port = sms_port_by_port(ad, t->value.val16);
-	if (m.binary && !(m.port && m.port->binary) && sms_utf8_valid(m.data, m.len))
+	if (m.binary && !(m.port && m.port->binary) && sms_utf8_valid(m.raw, m.raw_len))
 		m.binary = false; /* 8-bit data that is UTF-8 text: the text itself */
 	if (m.port && m.port->binary)
 		m.binary = true;
@@ -482,6 +538,11 @@ void sms_mo_deliver(struct sms_ad *ad, struct sms_bind *b, uint32_t seq, const d
 	}
 	if (m.concat) {
 		concat_part(ad, b, seq, &m, tmp);
+		goto out;
+	}
+	if ((rc = units_to_text(tmp, m.enc, m.raw, m.raw_len, &m.data, &m.len, &why)) != MGW_OK) {
+		refuse(ad, b, seq, &m, rc, "MALFORMED", ESME_RX_P_APPN, "data_coding 0x%02x: %s",
+		       pdu->data_coding, why);
 		goto out;
 	}
 	snprintf(msg_id, sizeof(msg_id), "sms-%llx-%x", (unsigned long long)mgw_now_ms(),

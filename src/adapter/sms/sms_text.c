@@ -514,8 +514,8 @@ int sms_udh_parse(const uint8_t *ud, size_t len, struct sms_udh *out)
 	return MGW_OK;
 }
 
-int sms_gsm7_ud_to_utf8(void *ctx, const uint8_t *ud, size_t len, size_t septets, bool udhi,
-			struct sms_udh *udh, char **utf8, size_t *out_len)
+int sms_gsm7_ud_unpack(void *ctx, const uint8_t *ud, size_t len, size_t septets, bool udhi,
+		       struct sms_udh *udh, uint8_t **out, size_t *out_n)
 {
 	struct sms_udh h;
 	uint8_t *sep = NULL;
@@ -523,7 +523,7 @@ int sms_gsm7_ud_to_utf8(void *ctx, const uint8_t *ud, size_t len, size_t septets
 	unsigned w;
 	int rc;
 
-	if ((!ud && len) || !utf8 || !out_len)
+	if ((!ud && len) || !out || !out_n)
 		return MGW_E_INVAL;
 	if (len > SIZE_MAX / 8)
 		return MGW_E_TOO_BIG;
@@ -553,7 +553,26 @@ int sms_gsm7_ud_to_utf8(void *ctx, const uint8_t *ud, size_t len, size_t septets
 			w |= (unsigned)ud[bit / 8 + 1] << 8;
 		sep[i - skip] = (uint8_t)((w >> (bit % 8)) & 0x7f);
 	}
-	rc = sms_gsm7_to_utf8(ctx, sep, septets - skip, utf8, out_len);
+	*out = sep;
+	*out_n = septets - skip;
+	if (udh)
+		*udh = h;
+	return MGW_OK;
+}
+
+int sms_gsm7_ud_to_utf8(void *ctx, const uint8_t *ud, size_t len, size_t septets, bool udhi,
+			struct sms_udh *udh, char **utf8, size_t *out_len)
+{
+	struct sms_udh h;
+	uint8_t *sep;
+	size_t n;
+	int rc;
+
+	if (!utf8 || !out_len)
+		return MGW_E_INVAL;
+	if ((rc = sms_gsm7_ud_unpack(ctx, ud, len, septets, udhi, &h, &sep, &n)) != MGW_OK)
+		return rc;
+	rc = sms_gsm7_to_utf8(ctx, sep, n, utf8, out_len);
 	talloc_free(sep);
 	if (rc == MGW_OK && udh)
 		*udh = h;

@@ -78,6 +78,11 @@ int sms_ucs2_to_utf8(void *ctx, const uint8_t *ucs2, size_t n, char **utf8, size
 int sms_split(void *ctx, const char *data, size_t len, bool binary, uint8_t ref,
 	      struct sms_parts **out);
 
+/* The same up to the septets: the text of a packed TP-UD as unpacked septets (*out, *out_n),
+ * without the UDH and its fill bits. */
+int sms_gsm7_ud_unpack(void *ctx, const uint8_t *ud, size_t len, size_t septets, bool udhi,
+		       struct sms_udh *udh, uint8_t **out, size_t *out_n);
+
 /* The short_message of a GSM 7-bit part for SMSCs that take one septet per octet (the
  * usual SMPP "SMSC default alphabet"): the UDH octets as they are, then each septet of the
  * text in an octet of its own (no fill bits). Returns the length, 0 if it exceeds cap. */

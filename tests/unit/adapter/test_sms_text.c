@@ -238,6 +238,54 @@ START_TEST(split_160_161)
 }
 END_TEST
 
+/* one septet per octet for SMSCs that want it: the UDH as is, the text unpacked */
+START_TEST(part_unpacked)
+{
+	struct sms_parts *ps;
+	char *t = talloc_size(ctx, 201);
+	uint8_t out[255];
+	size_t i, n;
+
+	for (i = 0; i < 200; i++)
+		t[i] = "abc[]xyz"[i % 8];
+	t[200] = '\0';
+	/* 200 chars, 50 of them two septets: 250 septets -> 2 parts */
+	ck_assert_int_eq(sms_split(ctx, t, 200, false, 9, &ps), MGW_OK);
+	ck_assert_uint_eq(ps->n, 2);
+	n = sms_part_unpacked(&ps->part[0], out, sizeof(out));
+	ck_assert_uint_eq(n, 6 + ps->part[0].text_units);
+	ck_assert_mem_eq(out, ps->part[0].ud, 6);
+	ck_assert_uint_eq(out[6], 'a');
+	ck_assert_uint_eq(out[9], 0x1b); /* '[' is ESC 0x3c */
+	ck_assert_uint_eq(out[10], 0x3c);
+	ck_assert_uint_eq(out[11], 0x1b); /* ']' is ESC 0x3e */
+	ck_assert_uint_eq(out[12], 0x3e);
+	for (i = 6; i < n; i++)
+		ck_assert_uint_lt(out[i], 0x80);
+	/* joined, the unpacked parts decode to the text again */
+	{
+		char *u, joined[256] = "";
+		size_t len;
+
+		for (i = 0; i < ps->n; i++) {
+			n = sms_part_unpacked(&ps->part[i], out, sizeof(out));
+			ck_assert_uint_gt(n, 6);
+			ck_assert_int_eq(sms_gsm7_to_utf8(ctx, out + 6, n - 6, &u, &len), MGW_OK);
+			strncat(joined, u, sizeof(joined) - strlen(joined) - 1);
+		}
+		ck_assert_str_eq(joined, t);
+	}
+	/* a single part without UDH; too small a buffer; not GSM 7-bit */
+	ck_assert_int_eq(sms_split(ctx, "hello", 5, false, 9, &ps), MGW_OK);
+	ck_assert_uint_eq(sms_part_unpacked(&ps->part[0], out, sizeof(out)), 5);
+	ck_assert_mem_eq(out, "hello", 5);
+	ck_assert_uint_eq(sms_part_unpacked(&ps->part[0], out, 4), 0);
+	ck_assert_int_eq(sms_split(ctx, "\xd0\x96", 2, false, 9, &ps), MGW_OK);
+	ck_assert_uint_eq(ps->part[0].data_coding, SMS_DCS_UCS2);
+	ck_assert_uint_eq(sms_part_unpacked(&ps->part[0], out, sizeof(out)), 0);
+}
+END_TEST
+
 START_TEST(split_400)
 {
 	struct sms_parts *ps;
@@ -530,6 +578,7 @@ int main(void)
 	tcase_add_test(tc, ucs2_roundtrip);
 	tcase_add_test(tc, split_160_161);
 	tcase_add_test(tc, split_400);
+	tcase_add_test(tc, part_unpacked);
 	tcase_add_test(tc, split_escape_at_boundary);
 	tcase_add_test(tc, split_ucs2_surrogate_at_boundary);
 	tcase_add_test(tc, split_binary);

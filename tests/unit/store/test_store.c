@@ -508,6 +508,42 @@ START_TEST(test_commit_failure)
 }
 END_TEST
 
+/* a barrier calls back once what was written before it is durable, or lost with it */
+START_TEST(test_barrier)
+{
+	struct mgw_store *s = open_ok();
+	struct cbrec a = { 0 }, b = { 0 }, c = { 0 };
+	void *v;
+	size_t len;
+
+	ck_assert_int_eq(mgw_store_barrier(s, NULL, NULL), MGW_E_INVAL);
+	/* with nothing written: still called, after the (empty) commit */
+	ck_assert_int_eq(mgw_store_barrier(s, rec_cb, &a), MGW_OK);
+	ck_assert_int_eq(a.calls, 0);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_OK);
+	ck_assert_int_eq(a.calls, 1);
+	ck_assert_int_eq(a.rc, MGW_OK);
+	/* after a kv write: the write is readable once the barrier fired */
+	ck_assert_int_eq(mgw_store_kv_put(s, "sms.mo", "k", "part", 4, 0), MGW_OK);
+	ck_assert_int_eq(mgw_store_barrier(s, rec_cb, &b), MGW_OK);
+	ck_assert_int_eq(b.calls, 0);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_OK);
+	ck_assert_int_eq(b.calls, 1);
+	ck_assert_int_eq(b.rc, MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.mo", "k", 0, &v, &len), MGW_OK);
+	/* a lost batch: the barrier says so, and the write is gone */
+	ck_assert_int_eq(mgw_store_kv_put(s, "sms.mo", "k2", "part", 4, 0), MGW_OK);
+	ck_assert_int_eq(mgw_store_barrier(s, rec_cb, &c), MGW_OK);
+	mgw_store_test_fail_next_commit(s);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_E_STORE);
+	ck_assert_int_eq(c.calls, 1);
+	ck_assert_int_eq(c.rc, MGW_E_STORE);
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.mo", "k2", 0, &v, &len), MGW_E_NOT_FOUND);
+	mgw_store_close(s);
+	talloc_free_children(ctx);
+}
+END_TEST
+
 /* ---- key/value ---- */
 
 static int each_cb(void *arg, const char *key, const void *val, size_t len)
@@ -1052,6 +1088,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_callback_reentry);
 	tcase_add_test(tc, test_close_in_callback);
 	tcase_add_test(tc, test_commit_failure);
+	tcase_add_test(tc, test_barrier);
 	tcase_add_test(tc, test_kv);
 	tcase_add_test(tc, test_kv_replay);
 	tcase_add_test(tc, test_purge);
