@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -28,7 +29,6 @@
 #include <mgw/log.h>
 #include <mgw/msg.h>
 #include <mgw/security.h>
-#include <mgw/store.h>
 
 #include "sms_dlr.h"
 #include "sms_int.h"
@@ -37,6 +37,14 @@
 #define MT_QUEUE_MAX 4096 /* MT messages held by the adapter at once (beyond: retry later) */
 
 /* ---- small helpers ---- */
+
+int64_t sms_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 const tlv_t *sms_tlv(const deliver_sm_t *pdu, uint16_t tag)
 {
@@ -235,7 +243,7 @@ static void save_progress(struct sms_mt *mt)
 	json_object_set_new(o, "ids", ids);
 	if ((text = json_dumps(o, JSON_COMPACT))) {
 		mgw_core_kv_put(mt->ad->core, SMS_NS_MT, mt->key, text, strlen(text),
-				mgw_now_ms() + 7LL * 86400 * 1000);
+				sms_now_ms() + 7LL * 86400 * 1000);
 		free(text);
 	}
 	json_decref(o);
@@ -245,7 +253,7 @@ static void save_progress(struct sms_mt *mt)
 static void mt_accepted(struct sms_mt *mt)
 {
 	struct sms_ad *ad = mt->ad;
-	int64_t now = mgw_now_ms();
+	int64_t now = sms_now_ms();
 	char ori[MGW_ID_MAX + MGW_ADDR_TYPE_NAME_MAX + 2], dest[sizeof(ori)], canon[SMS_DLR_ID_MAX + 1];
 	char gkey[sizeof(mt->key) + 4], ikey[SMS_DLR_ID_MAX + 8];
 	json_t *g, *ids, *st;
@@ -309,7 +317,7 @@ static void throttle(struct sms_bind *b)
 	b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : ad->cfg->throttle_backoff_ms;
 	if (b->backoff_ms > max)
 		b->backoff_ms = max;
-	b->pause_until_ms = mgw_now_ms() + b->backoff_ms;
+	b->pause_until_ms = sms_now_ms() + b->backoff_ms;
 	ad->n.mt_throttled++;
 	LOGP(DSMPP, MGW_LOGL_NOTICE, "sms: %s throttles: pausing submits for %lld ms", b->cfg->name,
 	     (long long)b->backoff_ms);
@@ -455,7 +463,7 @@ static int submit_part(struct sms_ad *ad, struct sms_bind *b, struct sms_mt *mt,
 /* send what the windows allow, oldest message first, parts in order */
 static void pump(struct sms_ad *ad)
 {
-	int64_t now = mgw_now_ms(), wake = 0;
+	int64_t now = sms_now_ms(), wake = 0;
 	struct sms_mt *mt, *nx;
 
 	if (ad->stopping)
@@ -906,7 +914,7 @@ static void dlr_sweep(struct sms_ad *ad, int64_t now)
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sms_ad *ad = arg;
-	int64_t now = mgw_now_ms();
+	int64_t now = sms_now_ms();
 
 	(void)fd;
 	(void)what;
@@ -1026,7 +1034,7 @@ static int sms_start(const struct mgw_adapter_env *env, const void *cfg, void **
 	ad->core = env->core;
 	ad->sec = env->sec;
 	ad->ticket_ctx = env->ctx;
-	ad->next_ref = (uint8_t)(mgw_now_ms() & 0xff);
+	ad->next_ref = (uint8_t)(sms_now_ms() & 0xff);
 	TAILQ_INIT(&ad->mts);
 	LIST_INIT(&ad->tickets);
 	talloc_set_destructor(ad, ad_destructor);

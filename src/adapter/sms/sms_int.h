@@ -91,5 +91,6 @@ bool sms_msisdn_norm(const char *in, char *out, size_t cap);
 const struct mgw_sms_port *sms_port_by_app(const struct sms_ad *ad, const char *app_id);
 const struct mgw_sms_port *sms_port_by_port(const struct sms_ad *ad, unsigned port);
 bool sms_utf8_valid(const uint8_t *p, size_t n);
+int64_t sms_now_ms(void); /* wall clock, unix ms (kv deadlines) */
 
 #endif

@@ -24,7 +24,6 @@
 #include <mgw/log.h>
 #include <mgw/msg.h>
 #include <mgw/security.h>
-#include <mgw/store.h>
 
 #include "sms_int.h"
 
@@ -323,7 +322,7 @@ static void concat_part(struct sms_ad *ad, struct sms_bind *b, uint32_t seq, str
 			void *tmp)
 {
 	char key[160], num[8], dest[MGW_ID_MAX + MGW_ADDR_TYPE_NAME_MAX + 2], msg_id[64];
-	int64_t now = mgw_now_ms();
+	int64_t now = sms_now_ms();
 	json_t *set = NULL, *parts;
 	void *val;
 	size_t vlen;
@@ -545,7 +544,7 @@ void sms_mo_deliver(struct sms_ad *ad, struct sms_bind *b, uint32_t seq, const d
 		       pdu->data_coding, why);
 		goto out;
 	}
-	snprintf(msg_id, sizeof(msg_id), "sms-%llx-%x", (unsigned long long)mgw_now_ms(),
+	snprintf(msg_id, sizeof(msg_id), "sms-%llx-%x", (unsigned long long)sms_now_ms(),
 		 ad->mo_seq++);
 	submit(ad, b, seq, &m, m.data, m.len, msg_id, NULL);
 out:
