@@ -344,15 +344,18 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		send_bind(c);
 		return;
 	}
-	if (c->cfg.ssl_ctx && (what & BEV_EVENT_ERROR)) {
-		unsigned long e = bufferevent_get_openssl_error(c->bev);
+	if (what & BEV_EVENT_ERROR) {
+		unsigned long e = c->cfg.ssl_ctx ? bufferevent_get_openssl_error(c->bev) : 0;
+		int err = EVUTIL_SOCKET_ERROR();
 		char why[200];
 
-		if (e) {
+		if (e && ERR_reason_error_string(e))
 			snprintf(why, sizeof(why), "TLS: %s", ERR_reason_error_string(e));
-			drop(c, why);
-			return;
-		}
+		else
+			snprintf(why, sizeof(why), "connection error: %s",
+				 err ? evutil_socket_error_to_string(err) : "unknown");
+		drop(c, why);
+		return;
 	}
 	drop(c, what & BEV_EVENT_EOF ? "closed by the SMSC" : "connection error");
 }
