@@ -80,6 +80,43 @@ devices: devices.yaml
 audit: audit.jsonl"
 case_ "top level not a mapping" "${P}" "- store: gw.db"
 
+# the sms section (interfaces.md 8.4)
+SMSC='    - { name: s1, host: 127.0.0.1, port: 2775, system_id: gw, password: secret }'
+case_ "sms: plain SMSC without insecure" "${P}sms\.smsc\[0\]\.tls: SMSC 's1' has no tls" "$good
+sms:
+  smsc:
+$SMSC
+  source_addr: \"12345\""
+case_ "sms: password over 8 characters" "${P}sms\.smsc\[0\]\.password: " "$good
+sms:
+  insecure: true
+  smsc: [ { name: s1, host: 127.0.0.1, system_id: gw, password: much-too-long } ]
+  source_addr: \"12345\""
+case_ "sms: source_addr not a number" "${P}sms\.source_addr: 'short-code' is not a number" "$good
+sms:
+  insecure: true
+  smsc:
+$SMSC
+  source_addr: short-code"
+case_ "sms: route to a UE" "${P}sms\.routes\[0\]\.dest: 'UE:ue-x' is not an AS, GROUP, BC or TOPIC address" "$good
+sms:
+  insecure: true
+  smsc:
+$SMSC
+  source_addr: \"12345\"
+  routes: [ { number: \"12345\", dest: { addrType: UE, addr: ue-x } } ]"
+case_ "sms: the same SMSC name twice" "${P}sms\.smsc\[1\]\.name: 's1' is used twice" "$good
+sms:
+  insecure: true
+  smsc:
+$SMSC
+$SMSC
+  source_addr: \"12345\""
+case_ "sms: tls without ca" "${P}sms\.smsc\[0\]\.tls: ca is required" "$good
+sms:
+  smsc: [ { name: s1, host: 127.0.0.1, system_id: gw, tls: { cert: devices.yaml, key: devices.yaml } } ]
+  source_addr: \"12345\""
+
 # the registry is configuration too: its errors name devices.yaml:LINE:COL and the key
 cat >dup.yaml <<'YAML'
 - ue: ue-a
