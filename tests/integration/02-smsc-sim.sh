@@ -10,6 +10,7 @@
 # message_state and the DLR text; stats; drop closes the connection; raw PDUs (second bind
 # ESME_RALYBND, a submit_sm cut short ESME_RINVCMDLEN); SIGTERM exits 0.
 . "$top_srcdir/tests/lib/common.sh"
+. "$top_srcdir/tests/lib/sms.sh" # ctl, is, count
 t_init
 cd "$T_DIR" || fail "cd"
 node=${NODE:-node}
@@ -57,34 +58,9 @@ s.on('connect', async () => {
 });
 JS
 esme() { "$node" esme.js "$port" "$@"; }
-# ctl JSON: one control command, prints the answer line
-ctl() {
-	python3 - "$cport" "$1" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15)
-s.sendall(sys.argv[2].encode() + b"\n")
-buf = b""
-while not buf.endswith(b"\n"):
-    d = s.recv(4096)
-    if not d:
-        break
-    buf += d
-sys.stdout.write(buf.decode())
-PY
-}
-# is JSON EXPR: EXPR (Python, on d) is true for the JSON text
-is() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"; }
-# count FILE FILTER: JSON lines of FILE for which FILTER (Python, on r) is true
-count() {
-	python3 - "$1" "$2" <<'PY'
-import json, sys
-print(sum(1 for l in open(sys.argv[1]) if eval(sys.argv[2], {}, {"r": json.loads(l)})))
-PY
-}
 # has FILE FILTER: exactly one matching line
 has() { [ "$(count "$1" "$2")" = 1 ]; }
 n=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
 
 bg "$node" "$top_srcdir/contrib/smsc-sim/smsc-sim.js" --listen 127.0.0.1:0 --port-file smsc.port \
 	--record smsc.jsonl --control 127.0.0.1:0 --control-port-file ctl.port \
@@ -92,6 +68,7 @@ bg "$node" "$top_srcdir/contrib/smsc-sim/smsc-sim.js" --listen 127.0.0.1:0 --por
 sim=$BG_PID
 wait_for_line smsc.port '^[0-9]+$' 10 || fail "simulator did not start: $(cat sim.log)"
 port=$(cat smsc.port) cport=$(cat ctl.port)
+CTL_PORT=$cport
 grep -q "SMPP on 127.0.0.1:$port, control on 127.0.0.1:$cport" sim.log || fail "no listening line: $(cat sim.log)"
 
 # 1. refused binds; a submit_sm before a bind; nothing bound to deliver to

@@ -7,6 +7,7 @@
 # - concatenated: 3 parts with an 8-bit UDH reference (delivered out of order, one part
 #   twice), 2 UCS-2 parts with a 16-bit reference, 2 parts by SAR TLVs; every part is
 #   answered ESME_ROK only once it is stored;
+# - a set missing parts at sms.concat_timeout is dropped, audited SEGMENTS_MISSING;
 # - refused with an error status and one audit record each: an unknown MSISDN (0x65 and
 #   UNKNOWN_DEVICE), a destination number without a route (0x0B, NO_ROUTE), odd-length
 #   UCS-2 (0x65, MALFORMED); nothing of them reaches m5s-sim.
@@ -14,7 +15,7 @@
 . "$top_srcdir/tests/lib/north.sh"
 . "$top_srcdir/tests/lib/sms.sh"
 sms_init
-make_gw_config "$T_DIR" "$(SMS_YAML)"
+make_gw_config "$T_DIR" "$(SMS_YAML '  concat_timeout: 2s')"
 start_gw gw.log
 DEV=491701234567
 UP='r["path"].endswith("deliver-ue-message")'
@@ -110,6 +111,14 @@ grep '"decision":"reject"' audit.jsonl | grep '"cause":"MALFORMED"' | grep -q 'U
 sleep 0.5
 [ "$(records sim.jsonl "$UP")" = "$before" ] || fail "a refused MO reached m5s-sim"
 ok "unknown MSISDN 0x65, no route 0x0B, bad UCS-2 0x65: each audited, none forwarded"
+
+# 7. a set whose other parts never come: dropped at concat_timeout, audited
+[ "$(mo $DEV 0 64 "0500035502017061727469616c")" = 0 ] || fail "lonely part not answered ESME_ROK"
+[ "$(sqlite3 gw.db "select count(*) from kv where ns='sms.mo'")" = 1 ] || fail "the lonely part is not kept"
+wait_for_line audit.jsonl '"cause":"SEGMENTS_MISSING"' 15 || fail "no SEGMENTS_MISSING audit record"
+wait_for_sql "select count(*) from kv where ns='sms.mo'" 0 || fail "the incomplete set stayed in the store"
+[ "$(records sim.jsonl "$UP and r[\"body\"].get(\"payload\")==\"partial\"")" = 0 ] || fail "an incomplete set was forwarded"
+ok "a set missing parts at concat_timeout is dropped and audited SEGMENTS_MISSING"
 
 stop_gw
 echo "1..$n"

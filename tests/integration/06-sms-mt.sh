@@ -9,6 +9,7 @@
 #   last part's receipt), schema-valid; one UNDELIV part makes REPT_DELY_FAILED naming it;
 # - a receipt for an id never submitted, and a receipt from another number than the
 #   message went to, are dropped with an audit record: no report reaches m5s-sim;
+# - no receipt within sms.receipt_wait makes REPT_DELY_FAILED RECEIPT_TIMEOUT;
 # - a reply from the device to source_addr within sms.reply_window goes to the AS that wrote
 #   to it (not to the route); after the window, to the route again.
 . "$top_srcdir/tests/lib/common.sh"
@@ -16,6 +17,7 @@
 . "$top_srcdir/tests/lib/sms.sh"
 sms_init
 make_gw_config "$T_DIR" "$(SMS_YAML '  reply_window: 4s
+  receipt_wait: 8s
   ports: [ { appId: bin-app, port: 16001, binary: true } ]')"
 start_gw gw.log
 DEV=491701234567
@@ -168,6 +170,14 @@ wait_records sim.jsonl 1 'r["path"].endswith("deliver-ue-message") and r["body"]
 body_of sim.jsonl 0 'r["path"].endswith("deliver-ue-message") and r["body"].get("payload")=="LATE"' >late.json
 [ "$(json_get late.json 'd["destAddr"]["addr"]')" = as-1 ] || fail "after the window not to the route: $(cat late.json)"
 ok "a reply within sms.reply_window reaches as-2 (the MT's originator); after it, the route"
+
+# 7. no receipt at all within sms.receipt_wait: REPT_DELY_FAILED RECEIPT_TIMEOUT
+l3g silent-1 "nobody answers" AS:as-1 --report-required
+wait_records sim.jsonl 1 "$REP and r[\"body\"][\"msgId\"]==\"silent-1\"" 25 || fail "no report for silent-1"
+body_of sim.jsonl 0 "$REP and r[\"body\"][\"msgId\"]==\"silent-1\"" >rep-silent.json
+[ "$(json_get rep-silent.json 'd["delivSt"]')" = REPT_DELY_FAILED ] || fail "silent-1: $(cat rep-silent.json)"
+json_get rep-silent.json 'd["failureCause"]' | grep -q RECEIPT_TIMEOUT || fail "silent-1 cause: $(cat rep-silent.json)"
+ok "no receipt within receipt_wait: REPT_DELY_FAILED RECEIPT_TIMEOUT"
 
 stop_gw
 echo "1..$n"

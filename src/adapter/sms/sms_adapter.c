@@ -867,48 +867,59 @@ out:
 	talloc_free(tmp);
 }
 
-struct dlr_due {
-	struct sms_ad *ad;
+struct due {
 	void *tmp;
 	int64_t now;
+	const char *prefix;
 	char **keys;
 	size_t n;
 };
 
-static int dlr_due_cb(void *arg, const char *key, const void *val, size_t len)
+static int due_cb(void *arg, const char *key, const void *val, size_t len)
 {
-	struct dlr_due *r = arg;
-	json_t *g;
+	struct due *r = arg;
+	json_t *o;
 
-	if (strncmp(key, "g:", 2) || !(g = json_loadb(val, len, 0, NULL)))
+	if (strncmp(key, r->prefix, strlen(r->prefix)) || !(o = json_loadb(val, len, 0, NULL)))
 		return 0;
-	if (json_integer_value(json_object_get(g, "deadline")) <= r->now &&
+	if (json_integer_value(json_object_get(o, "deadline")) <= r->now &&
 	    (r->keys = talloc_realloc(r->tmp, r->keys, char *, r->n + 1)))
 		r->keys[r->n++] = talloc_strdup(r->tmp, key);
-	json_decref(g);
+	json_decref(o);
 	return 0;
+}
+
+size_t sms_kv_due(struct sms_ad *ad, void *tmp, const char *ns, const char *prefix, int64_t now,
+		  char ***keys)
+{
+	struct due r = { .tmp = tmp, .now = now, .prefix = prefix };
+
+	mgw_core_kv_foreach(ad->core, ns, due_cb, &r);
+	*keys = r.keys;
+	return r.keys ? r.n : 0;
 }
 
 static void dlr_sweep(struct sms_ad *ad, int64_t now)
 {
-	struct dlr_due r = { .ad = ad, .now = now, .tmp = talloc_new(ad) };
+	void *tmp = talloc_new(ad);
+	char **keys;
+	size_t n = sms_kv_due(ad, tmp, SMS_NS_DLR, "g:", now, &keys);
 
-	mgw_core_kv_foreach(ad->core, SMS_NS_DLR, dlr_due_cb, &r);
-	for (size_t i = 0; i < r.n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		void *val;
 		size_t len;
 		json_t *g;
 
-		if (!r.keys[i] || mgw_core_kv_get(ad->core, r.tmp, SMS_NS_DLR, r.keys[i], &val, &len) != MGW_OK ||
+		if (!keys[i] || mgw_core_kv_get(ad->core, tmp, SMS_NS_DLR, keys[i], &val, &len) != MGW_OK ||
 		    !(g = json_loadb(val, len, 0, NULL)))
 			continue;
 		LOGP(DSMPP, MGW_LOGL_NOTICE, "sms: no final receipt for %s within receipt_wait",
-		     r.keys[i]);
+		     keys[i]);
 		dlr_report(ad, g, false, "RECEIPT_TIMEOUT: no final SMSC receipt in time");
-		dlr_forget(ad, r.keys[i], g);
+		dlr_forget(ad, keys[i], g);
 		json_decref(g);
 	}
-	talloc_free(r.tmp);
+	talloc_free(tmp);
 }
 
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)

@@ -91,6 +91,10 @@ bool sms_msisdn_norm(const char *in, char *out, size_t cap);
 const struct mgw_sms_port *sms_port_by_app(const struct sms_ad *ad, const char *app_id);
 const struct mgw_sms_port *sms_port_by_port(const struct sms_ad *ad, unsigned port);
 bool sms_utf8_valid(const uint8_t *p, size_t n);
-int64_t sms_now_ms(void); /* wall clock, unix ms (kv deadlines) */
+int64_t sms_now_ms(void);
+/* keys of ns starting with prefix whose JSON value's "deadline" is <= now (talloc'd under
+ * tmp): the sweeps of receipt groups and MO sets */
+size_t sms_kv_due(struct sms_ad *ad, void *tmp, const char *ns, const char *prefix, int64_t now,
+		  char ***keys); /* wall clock, unix ms (kv deadlines) */
 
 #endif

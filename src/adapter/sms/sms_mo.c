@@ -553,42 +553,24 @@ out:
 
 /* ---- sets whose parts did not all come ---- */
 
-struct mo_due {
-	void *tmp;
-	int64_t now;
-	char **keys;
-	size_t n;
-};
-
-static int mo_due_cb(void *arg, const char *key, const void *val, size_t len)
-{
-	struct mo_due *r = arg;
-	json_t *set = json_loadb(val, len, 0, NULL);
-
-	if (set && json_integer_value(json_object_get(set, "deadline")) <= r->now &&
-	    (r->keys = talloc_realloc(r->tmp, r->keys, char *, r->n + 1)))
-		r->keys[r->n++] = talloc_strdup(r->tmp, key);
-	json_decref(set);
-	return 0;
-}
-
 void sms_mo_sweep(struct sms_ad *ad, int64_t now)
 {
-	struct mo_due r = { .tmp = talloc_new(ad), .now = now };
+	void *tmp = talloc_new(ad);
+	char **keys;
+	size_t n = sms_kv_due(ad, tmp, SMS_NS_MO, "", now, &keys);
 
-	mgw_core_kv_foreach(ad->core, SMS_NS_MO, mo_due_cb, &r);
-	for (size_t i = 0; i < r.n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct mgw_identity id = { .ingress = MGW_IN_SMS, .kind = MGW_CRED_MSISDN };
 
-		if (!r.keys[i])
+		if (!keys[i])
 			continue;
-		snprintf(id.value, sizeof(id.value), "%.*s", (int)strcspn(r.keys[i], ":"), r.keys[i]);
+		snprintf(id.value, sizeof(id.value), "%.*s", (int)strcspn(keys[i], ":"), keys[i]);
 		mgw_security_audit_reject(ad->sec, MGW_DIR_UPLINK, MGW_IN_SMS, &id, NULL,
 					  MGW_E_EXPIRED, "SEGMENTS_MISSING",
 					  "concatenated SMS incomplete at sms.concat_timeout (dropped)");
 		LOGP(DSMPP, MGW_LOGL_NOTICE, "sms: MO set %s incomplete at concat_timeout: dropped",
-		     r.keys[i]);
-		mgw_core_kv_del(ad->core, SMS_NS_MO, r.keys[i]);
+		     keys[i]);
+		mgw_core_kv_del(ad->core, SMS_NS_MO, keys[i]);
 	}
-	talloc_free(r.tmp);
+	talloc_free(tmp);
 }
