@@ -112,6 +112,12 @@ sleep 0.5
 [ "$(records sim.jsonl "$UP")" = "$before" ] || fail "a refused MO reached m5s-sim"
 ok "unknown MSISDN 0x65, no route 0x0B, bad UCS-2 0x65: each audited, none forwarded"
 
+# S14: the MSISDN never leaves toward the M5S (only the UE Service ID does), and the audit
+# log carries no payload
+! grep -q 491701234567 sim.jsonl || fail "an MSISDN reached m5s-sim"
+! grep -q 'Grüße\|first part of a long' audit.jsonl || fail "a payload reached the audit log"
+ok "no MSISDN in anything m5s-sim received, no payload in the audit log"
+
 # 7. a set whose other parts never come: dropped at concat_timeout, audited
 [ "$(mo $DEV 0 64 "0500035502017061727469616c")" = 0 ] || fail "lonely part not answered ESME_ROK"
 [ "$(sqlite3 gw.db "select count(*) from kv where ns='sms.mo'")" = 1 ] || fail "the lonely part is not kept"

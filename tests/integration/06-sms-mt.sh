@@ -139,7 +139,12 @@ sleep 1
 [ "$(records sim.jsonl "$REP")" = "$reps" ] || fail "a forged receipt made a report"
 ctl "{\"cmd\":\"receipt\",\"message_id\":\"$id\",\"stat\":\"DELIVRD\"}" >/dev/null
 wait_records sim.jsonl 1 "$REP and r[\"body\"][\"msgId\"]==\"forge-1\"" 20 || fail "the genuine receipt made no report"
-ok "forged receipts (unknown id, wrong number) dropped and audited; the genuine one reports"
+a=$(ctl "{\"cmd\":\"receipt\",\"message_id\":\"$id\",\"stat\":\"DELIVRD\"}")
+is "$a" 'd["ok"] and d["status"]==0' || fail "repeated receipt: $a"
+sleep 1
+[ "$(records sim.jsonl "$REP and r[\"body\"][\"msgId\"]==\"forge-1\"")" = 1 ] || fail "a repeated receipt made a second report"
+[ "$(grep '"cause":"RECEIPT_UNMATCHED"' audit.jsonl | grep -c "id '$id' ")" = 1 ] || fail "the repeated receipt was not audited"
+ok "forged receipts (unknown id, wrong number) dropped and audited; the genuine one reports, once"
 
 # 5. binary appId: base64 payload -> 8-bit data with application ports
 l3g bin-1 "AAEC/3hZ" AS:as-1 --app-id bin-app ||
