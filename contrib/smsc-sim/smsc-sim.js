@@ -4,9 +4,10 @@
 //
 // Usage: node smsc-sim.js --record FILE.jsonl [--listen 127.0.0.1:0] [--port-file F]
 //        [--control 127.0.0.1:0] [--control-port-file F2] [--system-id gw] [--password secret]
-//        [--resp-timeout MS (5000)] [--tls-cert PEM --tls-key PEM]
+//        [--resp-timeout MS (5000)] [--tls-cert PEM --tls-key PEM [--keylog FILE]]
 //
-// With --tls-cert/--tls-key the SMPP side is SMPP over TLS (TLS 1.2 or 1.3).
+// With --tls-cert/--tls-key the SMPP side is SMPP over TLS (TLS 1.2 or 1.3); --keylog appends
+// its TLS secrets in NSS key log format (to check a client's lab key log against).
 //
 // SMPP side: bind_transceiver / bind_transmitter / bind_receiver with the configured
 // system_id and password (else ESME_RINVSYSID 0x0F / ESME_RINVPASWD 0x0E; a second bind on a
@@ -54,7 +55,7 @@ const opt = { listen: '127.0.0.1:0', control: '127.0.0.1:0', 'system-id': 'gw', 
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
 	const k = argv[i].replace(/^--/, '');
-	if (!argv[i].startsWith('--') || !(k in opt || /^(port-file|control-port-file|record|tls-cert|tls-key)$/.test(k)) ||
+	if (!argv[i].startsWith('--') || !(k in opt || /^(port-file|control-port-file|record|tls-cert|tls-key|keylog)$/.test(k)) ||
 	    argv[i + 1] === undefined) {
 		console.error(`smsc-sim: bad argument ${argv[i]}`);
 		process.exit(1);
@@ -266,6 +267,7 @@ const controlServer = net.createServer((sock) => {
 const writePort = (file, port) => { if (file) { fs.writeFileSync(file + '.tmp', port + '\n'); fs.renameSync(file + '.tmp', file); } };
 const [smppHost, smppPort] = hostPort(opt.listen), [ctlHost, ctlPort] = hostPort(opt.control);
 server.on('error', (e) => { console.error('smsc-sim: ' + e.message); process.exit(1); });
+if (opt.keylog && opt['tls-cert']) server.on('keylog', (line) => fs.appendFileSync(opt.keylog, line));
 controlServer.on('error', (e) => { console.error('smsc-sim: control: ' + e.message); process.exit(1); });
 server.listen(smppPort, smppHost, () => controlServer.listen(ctlPort, ctlHost, () => {
 	const p = server.address().port, cp = controlServer.address().port;

@@ -45,6 +45,16 @@ void mgw_logp(enum mgw_log_cat cat, enum mgw_log_level level, const char *file, 
 			mgw_logp(cat, level, __FILE__, __LINE__, fmt, ##__VA_ARGS__);  \
 	} while (0)
 
+/* Lab only (config lab.keylog, doc/security.md): TLS and DTLS secrets of every connection
+ * in NSS key log format, so a lab can decrypt both sides of the boundary in Wireshark.
+ * mgw_keylog_open() appends to path (created 0600); mgw_keylog_attach() makes an SSL_CTX
+ * (void * to keep OpenSSL out of this header) write its secrets there: a no-op while no key
+ * log is open. Every TLS/DTLS context of the gateway is attached where it is made. */
+int mgw_keylog_open(const char *path, char *errbuf, size_t errlen);
+void mgw_keylog_close(void);
+bool mgw_keylog_on(void);
+void mgw_keylog_attach(void *ssl_ctx);
+
 /* _RC variant appends ": <mgw_strerror(rc)>" */
 #define LOGP_RC(cat, level, rc, fmt, ...)                                              \
 	LOGP(cat, level, fmt ": %s", ##__VA_ARGS__, mgw_strerror(rc))

@@ -7,6 +7,12 @@
 #include <time.h>
 #include <sys/time.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
 #include <mgw/err.h>
 #include <mgw/log.h>
 
@@ -154,4 +160,56 @@ void mgw_logp(enum mgw_log_cat cat, enum mgw_log_level level, const char *file, 
 	} else {
 		fprintf(stderr, "%s %s %s\n", mgw_log_level_name(level), mgw_log_cat_name(cat), text);
 	}
+}
+
+/* ---- lab key log ---- */
+
+static int keylog_fd = -1;
+
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+	size_t n = strlen(line);
+	char buf[1024];
+
+	(void)ssl;
+	if (keylog_fd < 0 || n + 1 > sizeof(buf))
+		return;
+	memcpy(buf, line, n);
+	buf[n] = '\n';
+	/* one write per line, O_APPEND: lines from other writers never interleave */
+	if (write(keylog_fd, buf, n + 1) != (ssize_t)(n + 1))
+		LOGP(DGW, MGW_LOGL_ERROR, "lab.keylog: write failed: %s", strerror(errno));
+}
+
+int mgw_keylog_open(const char *path, char *errbuf, size_t errlen)
+{
+	int fd;
+
+	if (!path)
+		return MGW_E_INVAL;
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return MGW_E_IO;
+	}
+	mgw_keylog_close();
+	keylog_fd = fd;
+	return MGW_OK;
+}
+
+void mgw_keylog_close(void)
+{
+	if (keylog_fd >= 0)
+		close(keylog_fd);
+	keylog_fd = -1;
+}
+
+bool mgw_keylog_on(void)
+{
+	return keylog_fd >= 0;
+}
+
+void mgw_keylog_attach(void *ssl_ctx)
+{
+	if (keylog_fd >= 0 && ssl_ctx)
+		SSL_CTX_set_keylog_callback(ssl_ctx, keylog_cb);
 }

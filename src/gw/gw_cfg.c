@@ -71,6 +71,32 @@ static const struct mgw_cfg_schema queue_schema = {
 	"queue", queue_items, sizeof(struct gw_queue_cfg), NULL,
 };
 
+static int lab_check(void *obj, const char *path, struct mgw_cfg_err *err)
+{
+	struct gw_lab_cfg *l = obj;
+	char sub[64];
+
+	if (l->keylog && !l->enable) {
+		snprintf(sub, sizeof(sub), "%s.keylog", path);
+		mgw_cfg_errf(err, obj, sub, "writes TLS secrets: only with lab.enable: true");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct mgw_cfg_item lab_items[] = {
+	{ "enable", MGW_CFG_BOOL, OFF(gw_lab_cfg, enable), 0, 0, 0, "false",
+	  "lab mode: allows the switches below (announced at every start)" },
+	{ "keylog", MGW_CFG_PATH, OFF(gw_lab_cfg, keylog), MGW_CFG_F_NEWFILE, 0, 0, NULL,
+	  "append the TLS/DTLS secrets of every connection here (NSS key log format, for "
+	  "Wireshark): anyone with this file reads all traffic" },
+	{ NULL },
+};
+
+static const struct mgw_cfg_schema lab_schema = {
+	"lab", lab_items, sizeof(struct gw_lab_cfg), lab_check,
+};
+
 static const struct mgw_cfg_item top_items[] = {
 	{ "store", MGW_CFG_PATH, OFF(gw_cfg, store), MGW_CFG_F_REQUIRED | MGW_CFG_F_NEWFILE, 0, 0,
 	  NULL, "SQLite database: durable queue, transactions, registry copy, replay cache" },
@@ -87,6 +113,8 @@ static const struct mgw_cfg_item top_items[] = {
 	  "security policy for device traffic", &mgw_policy_schema },
 	{ "north", MGW_CFG_SECTION, OFF(gw_cfg, north), 0, 0, 0, NULL,
 	  "the MSGin5G side (TS 29.538)", &mgw_north_schema },
+	{ "lab", MGW_CFG_SECTION, OFF(gw_cfg, lab), 0, 0, 0, NULL,
+	  "lab switches (never in production): lab: { enable: true, keylog: FILE }", &lab_schema },
 	{ "coap", MGW_CFG_SECTION, OFF(gw_cfg, coap), 0, 0, 0, NULL,
 	  "Non-3GPP devices over CoAP/DTLS 1.2 (libcoap)", &mgw_coap_schema },
 	{ "sms", MGW_CFG_SECTION, OFF(gw_cfg, sms), 0, 0, 0, NULL,

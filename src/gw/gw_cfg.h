@@ -24,6 +24,11 @@ struct gw_queue_cfg {
 	int64_t group_commit_ms;
 };
 
+struct gw_lab_cfg {
+	bool enable; /* lab mode: the switches below are refused without it */
+	char *keylog; /* TLS/DTLS secrets, NSS key log format */
+};
+
 struct gw_cfg {
 	char *store;
 	char *devices;
@@ -33,6 +38,7 @@ struct gw_cfg {
 	struct gw_queue_cfg *queue;
 	struct mgw_policy *policy;
 	struct mgw_north_cfg *north;
+	struct gw_lab_cfg *lab;
 	/* southbound adapter sections (NULL: that adapter is off) */
 	void *testdev;
 	void *coap;

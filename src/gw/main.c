@@ -249,6 +249,19 @@ static int gw_start(struct gw *gw)
 	}
 	if ((rc = mgw_router_alloc(gw->root, &gw->router)) != MGW_OK)
 		return 2;
+	if (gw->cfg->lab && gw->cfg->lab->enable) {
+		LOGP(DGW, MGW_LOGL_NOTICE, "LAB MODE (lab.enable: true): not for production");
+		if (gw->cfg->lab->keylog) {
+			if (mgw_keylog_open(gw->cfg->lab->keylog, why, sizeof(why)) != MGW_OK) {
+				LOGP(DGW, MGW_LOGL_ERROR, "lab.keylog: %s", why);
+				fprintf(stderr, "msgin5g-gw: lab.keylog: %s\n", why);
+				return 2;
+			}
+			LOGP(DGW, MGW_LOGL_NOTICE, "LAB MODE: the TLS/DTLS secrets of every connection "
+			     "are written to %s (lab.keylog): all traffic can be decrypted",
+			     gw->cfg->lab->keylog);
+		}
+	}
 	ccfg.base = gw->base;
 	ccfg.downlink_validity_ms = gw->cfg->queue->downlink_validity_ms;
 	ccfg.high_water = (size_t)gw->cfg->queue->high_water;
@@ -329,6 +342,7 @@ static void gw_stop(struct gw *gw)
 	if (gw->base)
 		event_base_free(gw->base);
 	gw->base = NULL;
+	mgw_keylog_close();
 	libevent_global_shutdown();
 }
 

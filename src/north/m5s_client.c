@@ -263,6 +263,15 @@ static struct xfer *xfer_new(struct mgw_north_client *c)
 }
 
 /* the options every request shares: TLS policy, protocol, timeouts */
+/* lab.keylog: libcurl hands over each new SSL_CTX (OpenSSL backend) */
+static CURLcode keylog_ctx_cb(CURL *curl, void *ssl_ctx, void *arg)
+{
+	(void)curl;
+	(void)arg;
+	mgw_keylog_attach(ssl_ctx);
+	return CURLE_OK;
+}
+
 static int easy_common(struct mgw_north_client *c, struct xfer *x, const char *url, bool https)
 {
 	CURL *e = x->easy;
@@ -302,6 +311,8 @@ static int easy_common(struct mgw_north_client *c, struct xfer *x, const char *u
 			SET(CURLOPT_SSLCERT, c->cert);
 		if (c->key)
 			SET(CURLOPT_SSLKEY, c->key);
+		if (mgw_keylog_on())
+			SET(CURLOPT_SSL_CTX_FUNCTION, keylog_ctx_cb); /* lab.keylog only */
 	}
 #undef SET
 	if (cc != CURLE_OK) {

@@ -134,6 +134,7 @@ SSL_CTX *mgw_tls_server_ctx(const char *cert, const char *key, const char *clien
 		goto out;
 	}
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	mgw_keylog_attach(ctx); /* lab.keylog only */
 	if (client_ca) {
 		STACK_OF(X509_NAME) *names;
 

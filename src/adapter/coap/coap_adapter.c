@@ -32,6 +32,7 @@
 
 #include <event2/event.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <talloc.h>
 
 #include <mgw/adapter_coap.h>
@@ -555,6 +556,20 @@ static void cs_admit(struct cs *s)
 }
 
 /* PSK: the identity is looked up per handshake; its key is the device's own. */
+/* lab.keylog: libcoap keeps its SSL_CTX to itself; the first handshake callback of a
+ * session reaches it through the session's SSL, before the secrets are derived */
+static void keylog_session(coap_session_t *session)
+{
+	coap_tls_library_t lib;
+	void *ssl;
+
+	if (!mgw_keylog_on())
+		return;
+	ssl = coap_session_get_tls(session, &lib);
+	if (ssl && lib == COAP_TLS_LIBRARY_OPENSSL)
+		mgw_keylog_attach(SSL_get_SSL_CTX(ssl));
+}
+
 static const coap_bin_const_t *psk_cb(coap_bin_const_t *identity, coap_session_t *session,
 				      void *arg)
 {
@@ -565,6 +580,7 @@ static const coap_bin_const_t *psk_cb(coap_bin_const_t *identity, coap_session_t
 	size_t klen;
 	struct cs *s;
 
+	keylog_session(session);
 	if (!(s = cs_of(ad, session)))
 		return NULL;
 	cs_admit(s);
@@ -608,6 +624,7 @@ static int cert_cb(const char *cn, const uint8_t *der, size_t der_len, coap_sess
 	struct cs *s;
 	size_t o;
 
+	keylog_session(session);
 	if (depth > 0)
 		return 1; /* CA certificates: libcoap's chain validation decides */
 	if (!(s = cs_of(ad, session)))

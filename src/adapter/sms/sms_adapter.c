@@ -1004,6 +1004,7 @@ static SSL_CTX *tls_ctx(const struct mgw_sms_smsc *s)
 		return NULL;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	mgw_keylog_attach(ctx); /* lab.keylog only */
 	return ctx;
 }
 

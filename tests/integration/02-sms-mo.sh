@@ -1,5 +1,5 @@
 #!/bin/sh
-# 06 sms, MO: the SMSC simulator delivers deliver_sm from a registered MSISDN; each
+# 02 sms, MO: the SMSC simulator delivers deliver_sm from a registered MSISDN; each
 # arrives at m5s-sim as one schema-valid UEMessageDelivery from the bound UE (ue-sms-1) to
 # the route of its destination number, with the exact text:
 # - GSM 7-bit (one septet per octet) with € [ ] (extension table), UCS-2 with an emoji

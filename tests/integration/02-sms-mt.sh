@@ -1,5 +1,5 @@
 #!/bin/sh
-# 06 sms, MT and receipts: L3G deliveries pushed by m5s-sim to the gateway's north server
+# 02 sms, MT and receipts: L3G deliveries pushed by m5s-sim to the gateway's north server
 # reach the SMSC simulator as submit_sm from source_addr to the device's MSISDN:
 # - 400 GSM-7 characters: 3 parts, data_coding 0, esm_class UDHI, UDH 05 00 03 ref 03 seq,
 #   one septet per octet, registered_delivery 1; their text joined is the payload;

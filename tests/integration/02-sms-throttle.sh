@@ -1,5 +1,5 @@
 #!/bin/sh
-# 06 sms, an unwilling SMSC: MT deliveries accepted (204) by the gateway while the SMSC
+# 02 sms, an unwilling SMSC: MT deliveries accepted (204) by the gateway while the SMSC
 # simulator throttles (ESME_RTHROTTLED), is full (ESME_RMSGQFUL), drops the bind, and is away
 # while the gateway is killed (-9) and restarted; at the end every MT was accepted by the
 # SMSC exactly once (no loss, no duplicate), including the parts of concatenated ones.

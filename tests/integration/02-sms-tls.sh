@@ -1,5 +1,5 @@
 #!/bin/sh
-# 06 sms, SMPP over TLS: with sms.smsc[].tls the gateway binds to the SMSC simulator over
+# 02 sms, SMPP over TLS: with sms.smsc[].tls the gateway binds to the SMSC simulator over
 # TLS (the SMSC's certificate verified against tls.ca and its IP), and MO and MT work
 # through it; an SMSC whose certificate names another host, or comes from another CA, is
 # never bound (the log names the TLS failure) and nothing is sent to it; an SMSC without
