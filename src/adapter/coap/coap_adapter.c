@@ -61,6 +61,17 @@ int64_t coap_now_ms(void)
 
 static struct coap_ad *log_ad; /* the running adapter (one per process) */
 
+/* Audit records of refusals that no session carries (alerts, plaintext probes): at most 20
+ * a second; beyond, the flood is counted, not written out. */
+static bool alert_budget(struct coap_ad *ad, int64_t now)
+{
+	if (now - ad->alert_window_ms >= 1000) {
+		ad->alert_window_ms = now;
+		ad->alerts_in_window = 0;
+	}
+	return ++ad->alerts_in_window <= 20;
+}
+
 /* A handshake OpenSSL refused before any credential callback ran (DTLS 1.0, no common
  * cipher suite): libcoap frees such a session without an event, and the only trace is the
  * alert in its log ("*  LOCAL <-> REMOTE ... alert write:fatal:WHY"). One audit record per
@@ -85,11 +96,7 @@ static void alert_audit(struct coap_ad *ad, const char *message)
 	if (strcmp(id.peer, ad->last_refused) == 0 && now - ad->last_refused_ms < 2000)
 		return;
 	ad->n.handshakes_failed++;
-	if (now - ad->alert_window_ms >= 1000) {
-		ad->alert_window_ms = now;
-		ad->alerts_in_window = 0;
-	}
-	if (++ad->alerts_in_window > 20)
+	if (!alert_budget(ad, now))
 		return;
 	why += strlen("write:fatal:");
 	snprintf(detail, sizeof(detail), "DTLS handshake refused: %.*s", (int)strcspn(why, "\r\n"),
@@ -179,11 +186,7 @@ static void plain_cb(evutil_socket_t fd, short what, void *arg)
 		snprintf(id.peer, sizeof(id.peer), "%s:%u", ip,
 			 (unsigned)(pkt[ihl] << 8 | pkt[ihl + 1]));
 		ad->n.plaintext++;
-		if (now - ad->alert_window_ms >= 1000) {
-			ad->alert_window_ms = now;
-			ad->alerts_in_window = 0;
-		}
-		if (++ad->alerts_in_window > 20)
+		if (!alert_budget(ad, now))
 			continue;
 		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap(%s): plain CoAP to a coaps port: dropped", id.peer);
 		mgw_security_audit_reject(ad->sec, MGW_DIR_UPLINK, MGW_IN_COAP, &id, NULL, MGW_E_TLS,
