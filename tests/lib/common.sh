@@ -12,16 +12,30 @@ skip() { echo "SKIP: $T_NAME: $*" >&2; exit 77; }
 note() { echo "# $*"; }
 
 t_cleanup() {
+	_rc=$?
 	for p in $T_PIDS; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
+	# every process a test started logs into T_DIR: a sanitizer report in any of those logs
+	# (ASan, LSan at exit, UBSan) fails the test, whatever it asserted
+	_san=
+	[ -n "${T_DIR:-}" ] && [ -d "$T_DIR" ] &&
+		_san=$(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error: ' "$T_DIR"/*.log \
+			"$T_DIR"/*.err 2>/dev/null)
+	if [ -n "$_san" ]; then
+		for _f in $_san; do
+			echo "FAIL: $T_NAME: sanitizer report in $(basename "$_f"):" >&2
+			grep -m1 -A12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error: ' "$_f" >&2
+		done
+		_rc=1
+	fi
 	[ -n "${T_DIR:-}" ] && [ -z "${KEEP_TMP:-}" ] && rm -rf "$T_DIR"
-	return 0
+	return $_rc
 }
 
 t_init() {
 	T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mgw-$T_NAME.XXXXXX") || fail "mktemp"
-	trap t_cleanup EXIT
+	trap 't_cleanup; exit $?' EXIT
 	trap 'exit 1' INT TERM
 }
 
