@@ -9,9 +9,9 @@ cd "$top" || exit 2
 # folder            allowed include/mgw headers
 rules='
 src/store           err log store
-src/security        err log addr msg cfg codec store security cose
-src/core            err log addr msg cfg codec codec_cbor store security adapter router core fsm
-src/adapter         err log addr msg cfg codec codec_cbor adapter core security fsm adapter_testdev adapter_coap adapter_sms
+src/security        err log addr msg cfg codec store security cose jose
+src/core            err log addr msg cfg codec codec_cbor store security adapter router core fsm jose
+src/adapter         err log addr msg cfg codec codec_cbor adapter core security fsm adapter_testdev adapter_coap adapter_sms adapter_mqtt
 src/north           err log addr msg cfg codec core security store north fsm
 src/gw              *
 '

@@ -72,6 +72,19 @@ int mgw_core_kv_del(struct mgw_core *c, const char *ns, const char *key);
 int mgw_core_kv_foreach(struct mgw_core *c, const char *ns, mgw_store_kv_cb cb, void *arg);
 int mgw_core_barrier(struct mgw_core *c, mgw_store_cb cb, void *arg);
 
+/* The protection profiles toward Application Servers (issue 7, include/mgw/jose.h): the
+ * key set in use and the downlink replay cache (NULL: transport only). The caller owns
+ * them; SIGHUP swaps in a new set. */
+struct mgw_jose_keyset;
+struct mgw_jose_replay;
+void mgw_core_set_jose(struct mgw_core *c, const struct mgw_jose_keyset *ks,
+		       struct mgw_jose_replay *rp);
+/* Uplink, as the north client sends m: its payload protected as its AS's profile says
+ * (sign: JWS, encrypt: JWE of the JWS; iat = now, so a message that waited in the queue is
+ * fresh). MGW_OK (m changed or left as it is), or the refusal with cause ("PROTECT_<JOSE
+ * cause>: text"), audited once. */
+int mgw_core_protect_uplink(struct mgw_core *c, struct mgw_msg *m, char *cause, size_t cap);
+
 /* The security instance (for audit records at boundaries the core does not see, e.g. a
  * refused TLS handshake toward the M5S). */
 struct mgw_security *mgw_core_security(struct mgw_core *c);

@@ -70,6 +70,13 @@ enum mgw_ingress mgw_device_adapter(const struct mgw_device *d);
 const char *mgw_device_cred(const struct mgw_device *d, enum mgw_cred kind);
 /* The PSK of a CoAP device: MGW_E_NOT_FOUND if it has none. Do not log it. */
 int mgw_device_psk(const struct mgw_device *d, const uint8_t **key, size_t *len);
+/* The device's COSE key (registry "cose:", include/mgw/cose.h), or NULL: no object security
+ * for that device. Valid as long as the registry. */
+struct mgw_cose_key;
+const struct mgw_cose_key *mgw_device_cose(const struct mgw_device *d);
+/* The device's floor of the protection profile toward ASs (registry "protection:"):
+ * 0 transport, 1 sign, 2 encrypt (the values of enum mgw_jose_protection). */
+int mgw_device_protection(const struct mgw_device *d);
 
 /* ---- audit (interfaces.md 6): one JSON object per line, per decision ---- */
 struct mgw_audit;
@@ -105,6 +112,8 @@ struct mgw_verdict {
 	char cause[48];               /* machine-readable, e.g. "UNKNOWN_DEVICE", "SPOOF" */
 	char detail[MGW_DIAG_TEXT_MAX];
 	char ue[MGW_ID_MAX + 1];      /* the bound (uplink) or destination (downlink) UE */
+	bool cose_pending;            /* uplink accepted from a COSE device: cose_seq is to be */
+	uint64_t cose_seq;            /* recorded by mgw_security_inbound_commit() */
 };
 
 struct mgw_security;
@@ -123,14 +132,47 @@ const struct mgw_registry *mgw_security_registry(const struct mgw_security *sec)
  * check the destination against the allow-list and address-type table and the payload
  * size. Writes one audit record. A repeated (origin, msgId) is not refused here: it is an
  * idempotent retry, answered as success and stored once by the store (replay refusal of
- * protected content belongs to the protection layers). */
+ * protected content belongs to the protection layers). A device with a COSE key: its
+ * payload is opened here (doc/interfaces.md 8.5), a Partial IV seen before is refused
+ * COSE_REPLAY; an accepted one is in v->cose_seq for mgw_security_inbound_commit(). */
 int mgw_security_inbound(struct mgw_security *sec, struct mgw_msg *m,
 			 const struct mgw_identity *id, struct mgw_verdict *v);
+/* Uplink, after mgw_security_inbound() accepted a message (v is its verdict): record what
+ * the acceptance consumed (a COSE device's Partial IV, into its replay window in the store's
+ * key/value table) as part of the current store batch. Call it right before the message is
+ * enqueued, in the same call, so that both become durable together or not at all. MGW_OK
+ * when there is nothing to record. */
+int mgw_security_inbound_commit(struct mgw_security *sec, const struct mgw_verdict *v);
 /* Downlink: caller must be the M5S; the destination must be a registered UE; *dev is the
  * device to deliver to. Writes one audit record. */
 int mgw_security_outbound(struct mgw_security *sec, const struct mgw_msg *m,
 			  const struct mgw_identity *caller, const struct mgw_device **dev,
 			  struct mgw_verdict *v);
+/* Downlink object security, right before m goes to dev's adapter: for a device with a COSE
+ * key and a message with a payload (not a report), *out is a copy of m under ctx whose
+ * payload is the base64url (no padding) of a COSE_Encrypt0/Mac0 of m's payload under the
+ * gateway's next sequence number for that device; else *out is NULL (send m as it is).
+ * MGW_E_FULL: no sequence number is durably reserved yet; a block is reserved in the current
+ * store batch: try again once it is committed (mgw_store_barrier()). MGW_E_STORE /
+ * MGW_E_NOMEM: try again later. Any other error: m cannot be protected for dev (audited
+ * COSE_PROTECT); it must not be sent at all. */
+int mgw_security_protect(struct mgw_security *sec, void *ctx, const struct mgw_msg *m,
+			 const struct mgw_device *dev, struct mgw_msg **out);
+
+/* COSE counters (doc/interfaces.md 8.5), also logged when the security instance is freed. */
+struct mgw_cose_stats {
+	uint64_t up_ok;        /* uplink opened */
+	uint64_t up_required;  /* refused COSE_REQUIRED */
+	uint64_t up_malformed; /* COSE_MALFORMED */
+	uint64_t up_kid;       /* COSE_KID */
+	uint64_t up_replay;    /* COSE_REPLAY */
+	uint64_t up_auth;      /* COSE_AUTH */
+	uint64_t up_state;     /* COSE_STATE (the store) */
+	uint64_t down_ok;      /* downlink protected */
+	uint64_t down_failed;  /* COSE_PROTECT */
+};
+void mgw_security_cose_stats(const struct mgw_security *sec, struct mgw_cose_stats *st);
+
 /* A reject at the boundary before any message exists (failed handshake, malformed body):
  * writes one audit record with cause mgw_errname(rc) unless cause is given. */
 void mgw_security_audit_reject(struct mgw_security *sec, enum mgw_dir dir,

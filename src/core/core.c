@@ -7,6 +7,7 @@
 
 #include <mgw/codec.h>
 #include <mgw/core.h>
+#include <mgw/jose.h>
 #include <mgw/err.h>
 #include <mgw/log.h>
 #include <mgw/store.h>
@@ -37,6 +38,8 @@ struct mgw_core {
 	struct event *south_tick;
 	size_t south_inflight;
 	bool south_stopping;
+	const struct mgw_jose_keyset *jose; /* protection profiles toward ASs, or NULL */
+	struct mgw_jose_replay *jose_rp;    /* downlink replay cache */
 };
 
 /* one downlink delivery handed to an adapter */
@@ -45,6 +48,7 @@ struct delivery {
 	int64_t id;
 	uint32_t attempts;
 	struct mgw_msg *msg;
+	struct mgw_msg *out; /* what the adapter got, if not msg: its COSE-protected copy */
 };
 
 /* one submission in flight: lives until its callback has run */
@@ -285,10 +289,126 @@ int mgw_core_submit(struct mgw_core *c, struct mgw_msg *msg, const struct mgw_id
 		finish_later(sub, MGW_E_FULL);
 		return MGW_OK;
 	}
+	/* what the acceptance consumed (a COSE Partial IV) joins the batch of the message:
+	 * durable together, or lost together and the device sends again */
+	if ((rc = mgw_security_inbound_commit(c->sec, &sub->v)) != MGW_OK) {
+		finish_later(sub, rc);
+		return MGW_OK;
+	}
 	mgw_addr_fmt(&msg->dest, dest, sizeof(dest));
 	if ((rc = enqueue(sub, dest, msg->expiry_ms)) != MGW_OK)
 		finish_later(sub, rc);
 	return MGW_OK;
+}
+
+/* ---- protection profiles toward ASs (issue 7, jose.h) ---- */
+
+void mgw_core_set_jose(struct mgw_core *c, const struct mgw_jose_keyset *ks,
+		       struct mgw_jose_replay *rp)
+{
+	if (!c)
+		return;
+	c->jose = ks;
+	c->jose_rp = rp;
+}
+
+/* Downlink from an AS: a signed and/or encrypted payload is checked and opened before
+ * anything is stored (the device gets the content over its own protected channel); a
+ * refusal is audited here, before the destination check would write its own record. */
+static int open_downlink(struct mgw_core *c, struct mgw_msg *m, const struct mgw_identity *caller,
+			 struct mgw_verdict *v)
+{
+	struct mgw_jose_result res;
+	struct mgw_jose_err err;
+	uint8_t *out = NULL;
+	size_t n = 0;
+	void *tmp;
+	int rc;
+
+	if (!c->jose || m->kind != MGW_MSG_MESSAGE)
+		return MGW_OK;
+	if (!(tmp = talloc_new(c)))
+		return MGW_E_NOMEM;
+	memset(&err, 0, sizeof(err));
+	memset(&res, 0, sizeof(res));
+	rc = mgw_jose_open(tmp, c->jose, c->jose_rp, m, mgw_now_ms() / 1000, &out, &n, &res, &err);
+	if (rc == MGW_OK && !res.is_signed && m->dest.type == MGW_ADDR_UE &&
+	    mgw_device_protection(mgw_registry_by_ue(mgw_security_registry(c->sec), m->dest.addr)) >
+		    MGW_JOSE_TRANSPORT) {
+		/* the device's registry entry asks for signed downlink */
+		err.cause = MGW_JOSE_UNSIGNED;
+		snprintf(err.where, sizeof(err.where), "payload");
+		snprintf(err.text, sizeof(err.text), "%.100s requires payloads signed by the AS (registry "
+			 "protection)", m->dest.addr);
+		rc = mgw_jose_cause_rc(MGW_JOSE_UNSIGNED);
+	}
+	if (rc == MGW_E_REPLAY) {
+		/* the same signed object under the same envelope: the M5S retrying a delivery
+		 * whose answer it lost. If that delivery is stored, it is the idempotent retry
+		 * (answered as such, stored once), not a replay */
+		char origin[MGW_ID_MAX + MGW_ADDR_TYPE_NAME_MAX + 2];
+		struct mgw_store_entry *e;
+
+		mgw_addr_fmt(&m->ori, origin, sizeof(origin));
+		if (mgw_store_get(c->store, tmp, MGW_Q_SOUTH, origin, m->msg_id, &e) == MGW_OK)
+			rc = MGW_OK;
+	}
+	if (rc == MGW_OK && out) {
+		rc = mgw_msg_set_payload(m, out, n);
+		m->prot = res.prot;
+	}
+	talloc_free(tmp);
+	if (rc != MGW_OK) {
+		memset(v, 0, sizeof(*v));
+		v->rc = rc;
+		snprintf(v->cause, sizeof(v->cause), "%s", mgw_jose_cause_name(err.cause));
+		snprintf(v->detail, sizeof(v->detail), "%s: %s%s%.120s", mgw_jose_cause_name(err.cause),
+			 err.where, err.where[0] ? ": " : "", err.text);
+		if (m->dest.type == MGW_ADDR_UE)
+			snprintf(v->ue, sizeof(v->ue), "%s", m->dest.addr);
+		mgw_security_audit_reject(c->sec, MGW_DIR_DOWNLINK, MGW_IN_NORTH, caller, m->msg_id,
+					  rc, v->cause, v->detail);
+	}
+	return rc;
+}
+
+int mgw_core_protect_uplink(struct mgw_core *c, struct mgw_msg *m, char *cause, size_t cap)
+{
+	struct mgw_jose_err err;
+	enum mgw_prot prot = MGW_PROT_NONE;
+	char *out = NULL;
+	size_t n = 0;
+	void *tmp;
+	int rc;
+
+	if (!c || !m)
+		return MGW_E_INVAL;
+	if (!c->jose || m->kind != MGW_MSG_MESSAGE || m->prot == MGW_PROT_JWS ||
+	    m->prot == MGW_PROT_JWE)
+		return MGW_OK;
+	if (!(tmp = talloc_new(c)))
+		return MGW_E_NOMEM;
+	memset(&err, 0, sizeof(err));
+	rc = mgw_jose_protect_min(tmp, c->jose, m,
+				  m->ori.type == MGW_ADDR_UE
+					  ? (enum mgw_jose_protection)mgw_device_protection(
+						    mgw_registry_by_ue(mgw_security_registry(c->sec),
+								       m->ori.addr))
+					  : MGW_JOSE_TRANSPORT,
+				  mgw_now_ms() / 1000, &out, &n, &prot, &err);
+	if (rc == MGW_OK && out) {
+		if ((rc = mgw_msg_set_payload(m, out, n)) == MGW_OK) {
+			m->has_payload = true;
+			m->prot = prot;
+		}
+	}
+	talloc_free(tmp);
+	if (rc != MGW_OK) {
+		snprintf(cause, cap, "PROTECT_%s: %s", mgw_jose_cause_name(err.cause), err.text);
+		mgw_security_audit_reject(c->sec, MGW_DIR_UPLINK, MGW_IN_NORTH, NULL, m->msg_id, rc,
+					  mgw_jose_cause_name(err.cause), cause);
+	}
+	return rc;
 }
 
 int mgw_core_accept_downlink(struct mgw_core *c, struct mgw_msg *msg,
@@ -310,7 +430,8 @@ int mgw_core_accept_downlink(struct mgw_core *c, struct mgw_msg *msg,
 	msg->ingress = MGW_IN_NORTH;
 	if (!msg->created_ms)
 		msg->created_ms = mgw_now_ms();
-	if ((rc = mgw_security_outbound(c->sec, msg, caller, &dev, &sub->v)) != MGW_OK) {
+	if ((rc = open_downlink(c, msg, caller, &sub->v)) != MGW_OK ||
+	    (rc = mgw_security_outbound(c->sec, msg, caller, &dev, &sub->v)) != MGW_OK) {
 		finish_later(sub, rc);
 		return MGW_OK;
 	}
@@ -742,6 +863,33 @@ static void reasm_sweep(struct mgw_core *c, int64_t now)
 	talloc_free(r.tmp);
 }
 
+static void south_barrier_cb(void *arg, int rc, int64_t id)
+{
+	(void)rc;
+	(void)id;
+	notify_later(arg, MGW_Q_SOUTH);
+}
+
+/* d could not be protected for its device (mgw_security_protect): wait for the reserved
+ * sequence numbers (the store's next commit), try again later, or end it (audited) */
+static void south_unprotected(struct mgw_core *c, struct delivery *d, int rc, int64_t now)
+{
+	if (rc == MGW_E_FULL) {
+		mgw_store_retry(c->store, d->id, now);
+		if (mgw_store_barrier(c->store, south_barrier_cb, c) != MGW_OK)
+			LOGP(DCORE, MGW_LOGL_ERROR, "downlink: no wake-up after the commit");
+	} else if (rc == MGW_E_STORE || rc == MGW_E_NOMEM) {
+		mgw_store_retry(c->store, d->id, now + south_backoff(d->attempts));
+	} else {
+		LOGP(DCORE, MGW_LOGL_NOTICE, "downlink %s/%s to %s cannot be protected: %s",
+		     d->msg->ori.addr, d->msg->msg_id, d->msg->dest.addr, mgw_strerror(rc));
+		mgw_store_fail(c->store, d->id, "COSE_PROTECT");
+		report(c, d->msg, false,
+		       "COSE_PROTECT: the message cannot be protected for the device");
+	}
+	talloc_free(d);
+}
+
 static void dispatch_south(struct mgw_core *c)
 {
 	const struct mgw_registry *reg = mgw_security_registry(c->sec);
@@ -791,8 +939,14 @@ static void dispatch_south(struct mgw_core *c)
 			talloc_free(d);
 			continue;
 		}
+		/* a device with object security gets a protected copy, never the plain one */
+		if ((rc = mgw_security_protect(c->sec, d, d->msg, dev, &d->out)) != MGW_OK) {
+			south_unprotected(c, d, rc, now);
+			continue;
+		}
 		c->south_inflight++;
-		if ((rc = ops->deliver(state, d->msg, dev, delivered_cb, d)) != MGW_OK) {
+		if ((rc = ops->deliver(state, d->out ? d->out : d->msg, dev, delivered_cb, d)) !=
+		    MGW_OK) {
 			/* the adapter refused synchronously and will not call back */
 			c->south_inflight--;
 			mgw_store_retry(c->store, d->id, now + south_backoff(d->attempts));

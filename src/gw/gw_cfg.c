@@ -5,9 +5,11 @@
 #include <talloc.h>
 
 #include <mgw/adapter_coap.h>
+#include <mgw/adapter_mqtt.h>
 #include <mgw/adapter_sms.h>
 #include <mgw/adapter_testdev.h>
 #include <mgw/cfg.h>
+#include <mgw/jose.h>
 #include <mgw/log.h>
 
 #include "gw_cfg.h"
@@ -111,12 +113,17 @@ static const struct mgw_cfg_item top_items[] = {
 	  &queue_schema },
 	{ "policy", MGW_CFG_SECTION, OFF(gw_cfg, policy), 0, 0, 0, NULL,
 	  "security policy for device traffic", &mgw_policy_schema },
+	{ "security", MGW_CFG_SECTION, OFF(gw_cfg, security), 0, 0, 0, NULL,
+	  "protection profiles toward Application Servers (JWS/JWE) and the gateway's keys",
+	  &mgw_jose_cfg_schema },
 	{ "north", MGW_CFG_SECTION, OFF(gw_cfg, north), 0, 0, 0, NULL,
 	  "the MSGin5G side (TS 29.538)", &mgw_north_schema },
 	{ "lab", MGW_CFG_SECTION, OFF(gw_cfg, lab), 0, 0, 0, NULL,
 	  "lab switches (never in production): lab: { enable: true, keylog: FILE }", &lab_schema },
 	{ "coap", MGW_CFG_SECTION, OFF(gw_cfg, coap), 0, 0, 0, NULL,
 	  "Non-3GPP devices over CoAP/DTLS 1.2 (libcoap)", &mgw_coap_schema },
+	{ "mqtt", MGW_CFG_SECTION, OFF(gw_cfg, mqtt), 0, 0, 0, NULL,
+	  "Non-3GPP devices over MQTT, through a broker (libmosquitto client)", &mgw_mqtt_schema },
 	{ "sms", MGW_CFG_SECTION, OFF(gw_cfg, sms), 0, 0, 0, NULL,
 	  "Legacy 3GPP UEs by SMS through SMSCs over SMPP 3.4", &mgw_sms_schema },
 	{ "testdev", MGW_CFG_SECTION, OFF(gw_cfg, testdev), 0, 0, 0, NULL,

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <mgw/cfg.h>
 #include <mgw/log.h>
+#include <mgw/jose.h>
 #include <mgw/north.h>
 #include <mgw/security.h>
 
@@ -37,11 +38,13 @@ struct gw_cfg {
 	struct gw_log_cfg *log;
 	struct gw_queue_cfg *queue;
 	struct mgw_policy *policy;
+	struct mgw_jose_cfg *security; /* protection profiles and keys (NULL: none) */
 	struct mgw_north_cfg *north;
 	struct gw_lab_cfg *lab;
 	/* southbound adapter sections (NULL: that adapter is off) */
 	void *testdev;
 	void *coap;
+	void *mqtt;
 	void *sms;
 };
 

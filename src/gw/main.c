@@ -15,10 +15,12 @@
 
 #include <mgw/adapter.h>
 #include <mgw/adapter_coap.h>
+#include <mgw/adapter_mqtt.h>
 #include <mgw/adapter_sms.h>
 #include <mgw/adapter_testdev.h>
 #include <mgw/cfg.h>
 #include <mgw/core.h>
+#include <mgw/jose.h>
 #include <mgw/err.h>
 #include <mgw/log.h>
 #include <mgw/north.h>
@@ -36,6 +38,7 @@ static const struct {
 	size_t cfg_off; /* its section in struct gw_cfg */
 } adapters[] = {
 	{ &mgw_adapter_coap, offsetof(struct gw_cfg, coap) },
+	{ &mgw_adapter_mqtt, offsetof(struct gw_cfg, mqtt) },
 	{ &mgw_adapter_sms, offsetof(struct gw_cfg, sms) },
 	{ &mgw_adapter_testdev, offsetof(struct gw_cfg, testdev) },
 	{ NULL, 0 },
@@ -54,6 +57,8 @@ struct gw {
 	struct mgw_security *sec;
 	struct mgw_router *router;
 	struct mgw_core *core;
+	struct mgw_jose_keyset *jose;   /* protection profiles toward ASs (security:), or NULL */
+	struct mgw_jose_replay *jose_rp;
 	struct mgw_north_client *client;
 	struct mgw_msgg_server *msgg;
 	void *adapter_state[N_ADAPTERS];
@@ -120,6 +125,34 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	}
 	if ((rc = mgw_registry_save(mgw_security_registry(gw->sec), gw->store)) != MGW_OK)
 		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "registry copy not saved to the store");
+	/* keys rotate without a restart: the new set, or the old one if it does not load */
+	if (cfg->security) {
+		struct mgw_jose_keyset *ks = NULL;
+
+		if (mgw_jose_keyset_load(gw->root, cfg->security, &ks, &err) != MGW_OK) {
+			LOGP(DGW, MGW_LOGL_ERROR, "keys not reloaded, keeping the running set: %s",
+			     err.msg);
+		} else {
+			if (!gw->jose_rp &&
+			    mgw_jose_replay_alloc(gw->root, (size_t)cfg->security->replay_cache,
+						  &gw->jose_rp) != MGW_OK) {
+				mgw_jose_keyset_free(ks);
+				ks = gw->jose;
+			}
+			if (ks != gw->jose) {
+				mgw_core_set_jose(gw->core, ks, gw->jose_rp);
+				mgw_jose_keyset_free(gw->jose);
+				gw->jose = ks;
+				LOGP(DGW, MGW_LOGL_NOTICE, "keys reloaded: %zu keys",
+				     mgw_jose_keyset_count(ks));
+			}
+		}
+	} else if (gw->jose) {
+		mgw_core_set_jose(gw->core, NULL, gw->jose_rp);
+		mgw_jose_keyset_free(gw->jose);
+		gw->jose = NULL;
+		LOGP(DGW, MGW_LOGL_NOTICE, "security section gone: transport only");
+	}
 	if (mgw_audit_reopen(gw->audit) != MGW_OK)
 		LOGP(DGW, MGW_LOGL_ERROR, "audit log %s could not be reopened", gw->cfg->audit);
 	apply_log(cfg->log);
@@ -262,6 +295,20 @@ static int gw_start(struct gw *gw)
 			     gw->cfg->lab->keylog);
 		}
 	}
+	if (gw->cfg->security) {
+		/* the keys are part of the configuration: a key file with a loose mode, a JWKS
+		 * with private members ... refuse to start, naming the file */
+		if (mgw_jose_keyset_load(gw->root, gw->cfg->security, &gw->jose, &err) != MGW_OK) {
+			fprintf(stderr, "msgin5g-gw: %s\n", err.msg);
+			LOGP(DGW, MGW_LOGL_ERROR, "security: %s", err.msg);
+			return 1;
+		}
+		if ((rc = mgw_jose_replay_alloc(gw->root, (size_t)gw->cfg->security->replay_cache,
+						&gw->jose_rp)) != MGW_OK)
+			return 2;
+		LOGP(DGW, MGW_LOGL_NOTICE, "security: %zu keys (own and applications')",
+		     mgw_jose_keyset_count(gw->jose));
+	}
 	ccfg.base = gw->base;
 	ccfg.downlink_validity_ms = gw->cfg->queue->downlink_validity_ms;
 	ccfg.high_water = (size_t)gw->cfg->queue->high_water;
@@ -270,6 +317,7 @@ static int gw_start(struct gw *gw)
 		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "core");
 		return 2;
 	}
+	mgw_core_set_jose(gw->core, gw->jose, gw->jose_rp);
 	for (size_t i = 0; adapters[i].ops; i++) {
 		const struct mgw_adapter_ops *ops = adapters[i].ops;
 		const void *acfg = *(void *const *)((const char *)gw->cfg + adapters[i].cfg_off);
@@ -406,7 +454,13 @@ int main(int argc, char **argv)
 		struct mgw_registry *reg = NULL;
 
 		code = 0;
+		struct mgw_jose_keyset *ks = NULL;
+
 		if (mgw_registry_load(gw.root, gw.cfg->devices, &reg, &err) != MGW_OK) {
+			fprintf(stderr, "msgin5g-gw: %s\n", err.msg);
+			code = 1;
+		} else if (gw.cfg->security &&
+			   mgw_jose_keyset_load(gw.root, gw.cfg->security, &ks, &err) != MGW_OK) {
 			fprintf(stderr, "msgin5g-gw: %s\n", err.msg);
 			code = 1;
 		} else {

@@ -560,6 +560,16 @@ static void entry_start(struct mgw_north_client *c, const struct mgw_store_entry
 		talloc_free(x);
 		return;
 	}
+	/* the AS's protection profile (issue 7), applied now so that iat is fresh */
+	if ((rc = mgw_core_protect_uplink(c->core, x->msg, cause, sizeof(cause))) != MGW_OK) {
+		LOG_M5S(MGW_LOGL_ERROR, "%s %s/%s #%lld failed: %s", kind_name(x->msg),
+			x->msg->ori.addr, x->msg->msg_id, (long long)x->id, cause);
+		mgw_store_fail(c->store, x->id, cause);
+		mgw_core_report_failure(c->core, x->msg, cause);
+		c->st.failed++;
+		talloc_free(x);
+		return;
+	}
 	rc = mgw_json_encode_msg(x, x->msg->kind == MGW_MSG_REPORT ? MGW_BODY_REPORT : MGW_BODY_UE_MESSAGE,
 				 x->msg, &x->body, &x->body_len, &diag);
 	if (rc != MGW_OK) {

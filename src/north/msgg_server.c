@@ -50,6 +50,10 @@ static const struct {
 	{ MGW_E_AUTH, 401, "Unauthorized", "UNAUTHORIZED" },
 	{ MGW_E_FORBIDDEN, 403, "Forbidden", "CLIENT_NOT_AUTHORIZED" },
 	{ MGW_E_POLICY, 403, "Forbidden", "POLICY_DENIED" },
+	/* a protected payload that fails its check (issue 7): the detail names the JOSE cause */
+	{ MGW_E_CRYPTO, 403, "Forbidden", "PROTECTION_CHECK_FAILED" },
+	{ MGW_E_REPLAY, 403, "Forbidden", "REPLAY_DETECTED" },
+	{ MGW_E_EXPIRED, 403, "Forbidden", "PROTECTION_EXPIRED" },
 	{ MGW_E_UNKNOWN_UE, 404, "Not Found", "UE_NOT_FOUND" },
 	{ MGW_E_NOT_FOUND, 404, "Not Found", "RESOURCE_URI_STRUCTURE_NOT_FOUND" },
 	{ MGW_E_TOO_BIG, 413, "Payload Too Large", "INCORRECT_LENGTH" },

@@ -10,7 +10,9 @@
  * ue -> device). A registry never changes once built; reload builds a new one.
  *
  * PSKs are copied into their own talloc buffers that a destructor wipes; the engine's
- * copies are wiped before the temporary list is freed.
+ * copies are wiped before the temporary list is freed. The same goes for a device's COSE
+ * key (cose:): decoded and checked by cose_check(), held in a struct mgw_cose_key (wiped by
+ * its destructor), never in the store copy.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,6 +29,7 @@
 
 #include <mgw/addr.h>
 #include <mgw/cfg.h>
+#include <mgw/cose.h>
 #include <mgw/err.h>
 #include <mgw/log.h>
 #include <mgw/security.h>
@@ -63,17 +66,36 @@ struct reg_mqtt {
 	char *username;
 };
 
+/* cose: the items, then what cose_check() decoded from them (wiped by wipe_list()) */
+struct reg_cose {
+	char *kid;
+	char *key;
+	char *common_iv;
+	int alg; /* index into cose_algs[] */
+	uint8_t kid_b[MGW_COSE_KID_MAX];
+	size_t kid_len;
+	uint8_t key_b[64];
+	size_t key_len;
+	uint8_t civ[MGW_COSE_NONCE_LEN];
+	bool has_civ;
+};
+
 struct reg_entry {
 	char *ue;
 	struct reg_coap *coap;
 	struct reg_sms *sms;
 	struct reg_mqtt *mqtt;
+	struct reg_cose *cose;
 	struct mgw_cfg_strlist allow;
+	int protection; /* 0 transport, 1 sign, 2 encrypt */
 };
+
+static const char *const protections[] = { "transport", "sign", "encrypt", NULL };
 
 static int coap_check(void *obj, const char *path, struct mgw_cfg_err *err);
 static int sms_check(void *obj, const char *path, struct mgw_cfg_err *err);
 static int mqtt_check(void *obj, const char *path, struct mgw_cfg_err *err);
+static int cose_check(void *obj, const char *path, struct mgw_cfg_err *err);
 static int entry_check(void *obj, const char *path, struct mgw_cfg_err *err);
 
 static const struct mgw_cfg_item coap_items[] = {
@@ -114,6 +136,27 @@ static const struct mgw_cfg_schema mqtt_schema = {
 	"mqtt", mqtt_items, sizeof(struct reg_mqtt), mqtt_check,
 };
 
+/* the RFC 9053 names, as mgw_cose_alg_by_name() takes them; the first is the default */
+static const char *const cose_algs[] = {
+	"AES-CCM-16-64-128", "AES-MAC 128/64", "HMAC 256/64", "HMAC 256/256", NULL,
+};
+
+static const struct mgw_cfg_item cose_items[] = {
+	{ "kid", MGW_CFG_STR, OFF(reg_cose, kid), MGW_CFG_F_REQUIRED, 0, 64, NULL,
+	  "the device's key id (COSE kid, its Sender ID): 1 to 7 bytes as hex digits, unique" },
+	{ "key", MGW_CFG_STR, OFF(reg_cose, key), MGW_CFG_F_REQUIRED | MGW_CFG_F_SECRET, 0, 200,
+	  NULL, "the symmetric key: hex digits, or base64; 16 bytes (AES), 32 to 64 (HMAC)" },
+	{ "common_iv", MGW_CFG_STR, OFF(reg_cose, common_iv), 0, 0, 64, NULL,
+	  "AES-CCM-16-64-128 only, required there: the 13-byte Common IV as hex digits" },
+	{ "alg", MGW_CFG_ENUM, OFF(reg_cose, alg), 0, 0, 0, "AES-CCM-16-64-128",
+	  "the one algorithm the key serves", NULL, cose_algs },
+	{ NULL },
+};
+
+static const struct mgw_cfg_schema cose_schema = {
+	"cose", cose_items, sizeof(struct reg_cose), cose_check,
+};
+
 static const struct mgw_cfg_item entry_items[] = {
 	{ "ue", MGW_CFG_STR, OFF(reg_entry, ue), MGW_CFG_F_REQUIRED, 0, MGW_ID_MAX, NULL,
 	  "UE Service ID the device is bound to" },
@@ -124,9 +167,15 @@ static const struct mgw_cfg_item entry_items[] = {
 	  &sms_schema },
 	{ "mqtt", MGW_CFG_SECTION, OFF(reg_entry, mqtt), 0, 0, 0, NULL, "MQTT credential",
 	  &mqtt_schema },
+	{ "cose", MGW_CFG_SECTION, OFF(reg_entry, cose), 0, 0, 0, NULL,
+	  "object security: payloads are COSE (kid, key, common_iv, alg); doc/interfaces.md 8.5",
+	  &cose_schema },
 	{ "allow", MGW_CFG_STRLIST, OFF(reg_entry, allow), 0, 0, 300, NULL,
 	  "destinations it may send to (\"TYPE:addr\", \"TYPE:*\"); omitted or empty: policy "
 	  "default" },
+	{ "protection", MGW_CFG_ENUM, OFF(reg_entry, protection), 0, 0, 0, "transport",
+	  "floor of the protection profile for this device (security: section): sign|encrypt "
+	  "also means its downlink must arrive signed by the AS", NULL, protections },
 	{ NULL },
 };
 
@@ -468,6 +517,95 @@ static int mqtt_check(void *obj, const char *path, struct mgw_cfg_err *err)
 	return 0;
 }
 
+/* An even number of hex digits (either case) -> bytes. -1 if it is not, or over cap. */
+static int hex_decode(const char *s, uint8_t *out, size_t cap, size_t *n)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len % 2 || len / 2 > cap)
+		return -1;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	*n = len / 2;
+	return 0;
+}
+
+static bool all_hex(const char *s)
+{
+	for (; *s; s++)
+		if (hexval(*s) < 0)
+			return false;
+	return true;
+}
+
+/* cose: decode and check the section; the messages never quote the key */
+static int cose_check(void *obj, const char *path, struct mgw_cfg_err *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct reg_cose *c = obj;
+	int alg = mgw_cose_alg_by_name(cose_algs[c->alg]);
+	const char *name = cose_algs[c->alg];
+	bool hmac = alg == MGW_COSE_ALG_HMAC_256_64 || alg == MGW_COSE_ALG_HMAC_256_256;
+	char p[160], kid[2 * MGW_COSE_KID_MAX + 1];
+	size_t n = 0;
+
+	if (hex_decode(c->kid, c->kid_b, sizeof(c->kid_b), &c->kid_len) < 0) {
+		mgw_cfg_errf(err, obj, sub(p, sizeof(p), path, "kid"),
+			     "not a kid (1 to %d bytes as hex digits)", MGW_COSE_KID_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < c->kid_len; i++) {
+		kid[2 * i] = hex[c->kid_b[i] >> 4];
+		kid[2 * i + 1] = hex[c->kid_b[i] & 0xf];
+	}
+	kid[2 * c->kid_len] = '\0';
+	if (replace_str(obj, &c->kid, kid) < 0)
+		goto nomem;
+	/* hex when it is an even number of hex digits, else base64 (either alphabet) */
+	if (!(strlen(c->key) % 2 == 0 && all_hex(c->key)
+		      ? hex_decode(c->key, c->key_b, sizeof(c->key_b), &c->key_len) == 0
+		      : sec_b64_decode(c->key, strlen(c->key), c->key_b, sizeof(c->key_b),
+				       &c->key_len) == MGW_OK)) {
+		mgw_cfg_errf(err, obj, sub(p, sizeof(p), path, "key"),
+			     "not a key (hex digits, or base64 of at most 64 bytes)");
+		return -1;
+	}
+	if (hmac ? c->key_len < 32 || c->key_len > 64 : c->key_len != 16) {
+		mgw_cfg_errf(err, obj, sub(p, sizeof(p), path, "key"),
+			     "a key of %zu bytes; %s takes %s", c->key_len, name,
+			     hmac ? "32 to 64" : "16");
+		return -1;
+	}
+	if (alg == MGW_COSE_ALG_AES_CCM_16_64_128) {
+		if (!c->common_iv) {
+			mgw_cfg_errf(err, obj, path, "%s needs common_iv (%d bytes as hex digits)",
+				     name, MGW_COSE_NONCE_LEN);
+			return -1;
+		}
+		if (hex_decode(c->common_iv, c->civ, sizeof(c->civ), &n) < 0 ||
+		    n != MGW_COSE_NONCE_LEN) {
+			mgw_cfg_errf(err, obj, sub(p, sizeof(p), path, "common_iv"),
+				     "not a Common IV (%d bytes as hex digits)",
+				     MGW_COSE_NONCE_LEN);
+			return -1;
+		}
+		c->has_civ = true;
+	} else if (c->common_iv) {
+		mgw_cfg_errf(err, obj, sub(p, sizeof(p), path, "common_iv"),
+			     "%s takes no common_iv (a MAC algorithm has no nonce)", name);
+		return -1;
+	}
+	return 0;
+nomem:
+	mgw_cfg_errf(err, obj, path, "out of memory");
+	return -1;
+}
+
 /* ---------------------------------------------------------------- cross-entry checks */
 
 /* What one load has seen so far: the key is (kind, value), kind 0 for the ue. */
@@ -486,6 +624,7 @@ struct reg_build {
 static _Thread_local struct reg_build *cur_build;
 
 #define SEEN_UE 0u
+#define SEEN_COSE_KID 100u /* not a channel credential, but unique all the same */
 
 /* Record (kind, value) for the entry; on a duplicate fill err naming the key. */
 static int seen_add(struct reg_build *b, void *obj, const char *path, const char *key,
@@ -513,8 +652,9 @@ static int seen_add(struct reg_build *b, void *obj, const char *path, const char
 		else
 			mgw_cfg_errf(err, obj, sub(p, sizeof(p), path, key),
 				     "duplicate credential: %s %s is also used by ue %s",
-				     mgw_cred_name((enum mgw_cred)kind), show(v, sizeof(v), value),
-				     show(u, sizeof(u), first->ue));
+				     kind == SEEN_COSE_KID ? "cose kid"
+							   : mgw_cred_name((enum mgw_cred)kind),
+				     show(v, sizeof(v), value), show(u, sizeof(u), first->ue));
 		return -1;
 	}
 	return 0;
@@ -579,6 +719,9 @@ static int entry_check(void *obj, const char *path, struct mgw_cfg_err *err)
 	if (e->mqtt && seen_add(b, obj, path, "mqtt.username", MGW_CRED_MQTT_USER,
 				e->mqtt->username, e->ue, err) < 0)
 		goto out;
+	if (e->cose && seen_add(b, obj, path, "cose.kid", SEEN_COSE_KID, e->cose->kid, e->ue,
+				err) < 0)
+		goto out;
 	rc = 0;
 out:
 	if (b)
@@ -635,11 +778,30 @@ static int device_fill(struct mgw_registry *r, struct mgw_device *d, const struc
 		return rc;
 	if (e->mqtt && (rc = dup_str(r, &d->mqtt_user, e->mqtt->username)) != MGW_OK)
 		return rc;
+	if (e->cose) {
+		const struct reg_cose *c = e->cose;
+		struct mgw_cose_key_spec spec = {
+			.alg = mgw_cose_alg_by_name(cose_algs[c->alg]),
+			.key = c->key_b,
+			.key_len = c->key_len,
+			.kid = c->kid_b,
+			.kid_len = c->kid_len,
+			.common_iv = c->has_civ ? c->civ : NULL,
+			.common_iv_len = c->has_civ ? sizeof(c->civ) : 0,
+		};
+
+		if ((rc = dup_str(r, &d->cose_kid, c->kid)) != MGW_OK)
+			return rc;
+		/* cose_check() refused what the module would: a refusal here is a bug */
+		if ((rc = mgw_cose_key_alloc(r, &spec, &d->cose, NULL)) != MGW_OK)
+			return rc == MGW_E_NOMEM ? rc : MGW_E_INTERNAL;
+	}
 	if (e->allow.n) {
 		if ((rc = sec_allow_list_build(r, e->allow.v, e->allow.n, &d->allow)) != MGW_OK)
 			return rc;
 		d->has_allow = true;
 	}
+	d->protection = e->protection;
 	return MGW_OK;
 }
 
@@ -701,6 +863,11 @@ static void wipe_list(struct mgw_cfg_list *l)
 
 		if (e->coap && e->coap->psk)
 			OPENSSL_cleanse(e->coap->psk, strlen(e->coap->psk));
+		if (e->cose) {
+			if (e->cose->key)
+				OPENSSL_cleanse(e->cose->key, strlen(e->cose->key));
+			OPENSSL_cleanse(e->cose->key_b, sizeof(e->cose->key_b));
+		}
 	}
 }
 
@@ -843,6 +1010,16 @@ int mgw_device_psk(const struct mgw_device *d, const uint8_t **key, size_t *len)
 	return MGW_OK;
 }
 
+const struct mgw_cose_key *mgw_device_cose(const struct mgw_device *d)
+{
+	return d ? d->cose : NULL;
+}
+
+int mgw_device_protection(const struct mgw_device *d)
+{
+	return d ? d->protection : 0;
+}
+
 /* ---------------------------------------------------------------- the store copy */
 
 static int jset_str(json_t *o, const char *key, const char *val)
@@ -852,7 +1029,7 @@ static int jset_str(json_t *o, const char *key, const char *val)
 	return json_object_set_new(o, key, json_string(val));
 }
 
-/* One row: the entry without its PSK (secrets stay in the YAML file; see
+/* One row: the entry without its PSK or COSE key (secrets stay in the YAML file; see
  * doc/internals/security.md). */
 static char *device_json(const struct mgw_device *d)
 {
@@ -875,6 +1052,12 @@ static char *device_json(const struct mgw_device *d)
 		goto out;
 	if (d->mqtt_user &&
 	    json_object_set_new(o, "mqtt", json_pack("{s:s}", "username", d->mqtt_user)) < 0)
+		goto out;
+	if (d->cose &&
+	    json_object_set_new(o, "cose",
+				json_pack("{s:s, s:s, s:s}", "kid", d->cose_kid, "alg",
+					  mgw_cose_alg_name(mgw_cose_key_alg(d->cose)), "key",
+					  "<secret>")) < 0)
 		goto out;
 	if (d->has_allow) {
 		if (!(allow = json_array()) || json_object_set_new(o, "allow", allow) < 0)

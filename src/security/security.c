@@ -5,6 +5,10 @@
  *   1. the credential kind must fit the adapter it came through (cred_ingress[])
  *                                                      -> AUTH / WRONG_INGRESS
  *   2. the credential must be registered               -> UNKNOWN_DEVICE
+ *   2b. a device with a COSE key: its payload is a COSE object for it, opened here (the
+ *       payload becomes the plaintext)    -> COSE_REQUIRED / _MALFORMED / _KID / _REPLAY /
+ *       _AUTH / _STATE (cose_gw.c); the Partial IV is recorded by
+ *       mgw_security_inbound_commit() in the batch that stores the message
  *   3. oriAddr, when present, must be the bound UE     -> SPOOF, or rewritten (policy)
  *   4. the destination: policy table + allow list      -> POLICY_ADDR_TYPE / POLICY_DEST
  *   5. the payload size                                -> TOO_BIG
@@ -50,6 +54,7 @@ struct mgw_security {
 	struct mgw_registry *reg;
 	struct mgw_audit *audit; /* borrowed; NULL: no audit (unit tests) */
 	struct mgw_store *store; /* borrowed; NULL in unit tests */
+	struct sec_cose *cose;   /* downlink counters and COSE counters (cose_gw.c) */
 };
 
 /* ---------------------------------------------------------------- identities */
@@ -147,7 +152,8 @@ int mgw_security_alloc(void *ctx, const struct mgw_policy *pol, struct mgw_regis
 		rc = MGW_E_NOMEM;
 		goto out;
 	}
-	if ((rc = policy_copy(sec, pol, &sec->pol)) != MGW_OK)
+	if ((rc = policy_copy(sec, pol, &sec->pol)) != MGW_OK ||
+	    (rc = sec_cose_alloc(sec, &sec->cose)) != MGW_OK)
 		goto out;
 	sec->reg = talloc_steal(sec, reg);
 	sec->audit = audit;
@@ -192,7 +198,7 @@ static void log_changes(const struct mgw_registry *old, const struct mgw_registr
 		    !same_str(o->psk_identity, n->psk_identity) ||
 		    !same_str(o->cert_fp, n->cert_fp) || !same_str(o->cert_subject, n->cert_subject) ||
 		    !same_str(o->rpk_fp, n->rpk_fp) || !same_str(o->msisdn, n->msisdn) ||
-		    !same_str(o->mqtt_user, n->mqtt_user)) {
+		    !same_str(o->mqtt_user, n->mqtt_user) || !same_str(o->cose_kid, n->cose_kid)) {
 			changed++;
 			LOGP(DSEC, MGW_LOGL_INFO, "reload: credentials of %s changed", n->ue);
 		}
@@ -354,6 +360,16 @@ int mgw_security_inbound(struct mgw_security *sec, struct mgw_msg *m,
 		verdict_set(v, rc, "INTERNAL", "bound UE Service ID unusable");
 		goto out;
 	}
+	if (d->cose && m->kind == MGW_MSG_MESSAGE) {
+		struct sec_cose_why why;
+
+		m->prot = MGW_PROT_COSE; /* refused or not, the audit record says "cose" */
+		if ((rc = sec_cose_open(sec->cose, sec->store, d, m, &v->cose_seq, &why)) !=
+		    MGW_OK) {
+			verdict_set(v, rc, why.cause, "%s", why.detail);
+			goto out;
+		}
+	}
 	spoofed = m->ori.type != MGW_ADDR_NONE && !mgw_addr_eq(&m->ori, &bound);
 	if (spoofed)
 		mgw_addr_fmt(&m->ori, shown, sizeof(shown));
@@ -379,6 +395,7 @@ int mgw_security_inbound(struct mgw_security *sec, struct mgw_msg *m,
 	}
 	/* accepted: the originator that leaves is the bound one, whatever was written */
 	m->ori = bound;
+	v->cose_pending = d->cose && m->kind == MGW_MSG_MESSAGE;
 	if (spoofed)
 		verdict_set(v, MGW_OK, "OK", "oriAddr rewritten from %.*s", 150, shown);
 	else
@@ -390,13 +407,31 @@ out:
 	return rc;
 }
 
+int mgw_security_inbound_commit(struct mgw_security *sec, const struct mgw_verdict *v)
+{
+	const struct mgw_device *d;
+	struct sec_cose_why why;
+	int rc;
+
+	if (!sec || !v)
+		return MGW_E_INVAL;
+	if (v->rc != MGW_OK || !v->cose_pending)
+		return MGW_OK;
+	/* same call as mgw_security_inbound(): the registry has not been swapped since */
+	if (!(d = mgw_registry_by_ue(sec->reg, v->ue)))
+		return MGW_E_INTERNAL;
+	if ((rc = sec_cose_commit(sec->cose, sec->store, d, v->cose_seq, &why)) != MGW_OK)
+		LOGP(DSEC, MGW_LOGL_ERROR, "uplink from %s: %s: %s", d->ue, why.cause, why.detail);
+	return rc;
+}
+
 int mgw_security_outbound(struct mgw_security *sec, const struct mgw_msg *m,
 			  const struct mgw_identity *caller, const struct mgw_device **dev,
 			  struct mgw_verdict *v)
 {
 	struct mgw_verdict local;
 	const struct mgw_device *d;
-	const char *cause = NULL;
+	const char *cause = NULL, *prot = NULL;
 	char detail[MGW_DIAG_TEXT_MAX];
 	int rc;
 
@@ -437,11 +472,41 @@ int mgw_security_outbound(struct mgw_security *sec, const struct mgw_msg *m,
 	}
 	verdict_set(v, MGW_OK, "OK", "%s", "");
 	*dev = d;
+	/* what the device will get: protected toward a COSE device (mgw_security_protect),
+	 * unless the record has a protection of its own to name (an AS's JWS) */
+	if (d->cose && m->kind == MGW_MSG_MESSAGE && m->has_payload && m->prot == MGW_PROT_NONE)
+		prot = "cose";
 	rc = MGW_OK;
 out:
 	record(sec, MGW_DIR_DOWNLINK, MGW_IN_NORTH, caller, m ? m->msg_id : NULL, v,
-	       m ? protection_name(m->prot) : NULL);
+	       prot ? prot : m ? protection_name(m->prot) : NULL);
 	return rc;
+}
+
+int mgw_security_protect(struct mgw_security *sec, void *ctx, const struct mgw_msg *m,
+			 const struct mgw_device *dev, struct mgw_msg **out)
+{
+	struct sec_cose_why why;
+	struct mgw_verdict v;
+	int rc;
+
+	if (!sec || !m || !dev || !out)
+		return MGW_E_INVAL;
+	rc = sec_cose_protect(sec->cose, sec->store, ctx, dev, m, out, &why);
+	if (rc == MGW_OK || rc == MGW_E_FULL || rc == MGW_E_STORE || rc == MGW_E_NOMEM)
+		return rc; /* done, or it may pass later */
+	/* the message cannot go to this device protected, and never goes unprotected */
+	memset(&v, 0, sizeof(v));
+	verdict_set(&v, rc, why.cause, "%s", why.detail);
+	snprintf(v.ue, sizeof(v.ue), "%s", dev->ue);
+	record(sec, MGW_DIR_DOWNLINK, mgw_device_adapter(dev), NULL, m->msg_id, &v, "cose");
+	return rc;
+}
+
+void mgw_security_cose_stats(const struct mgw_security *sec, struct mgw_cose_stats *st)
+{
+	if (st)
+		sec_cose_get_stats(sec ? sec->cose : NULL, st);
 }
 
 void mgw_security_audit_reject(struct mgw_security *sec, enum mgw_dir dir,

@@ -36,7 +36,10 @@ struct mgw_device {
 	char *msisdn;  /* digits only */
 	char *mqtt_user;
 	bool has_allow; /* the entry had "allow:" (possibly empty: nothing allowed) */
+	int protection; /* floor of the JOSE profile: 0 transport, 1 sign, 2 encrypt */
 	struct sec_allow_list allow;
+	struct mgw_cose_key *cose; /* object security (cose:), NULL if none; wiped on free */
+	char *cose_kid;            /* its kid, lowercase hex (store copy, kv keys) */
 };
 
 /* ---- policy.c ---- */
@@ -63,5 +66,39 @@ int sec_policy_dest(enum mgw_dir dir, enum mgw_ingress in, const struct mgw_addr
 /* Normalise a credential value of kind into out (fingerprints: "sha256:" + lowercase hex
  * without colons; MSISDN: digits without "+"). MGW_E_MALFORMED if it is not well formed. */
 int sec_cred_normalise(enum mgw_cred kind, const char *in, char *out, size_t outlen);
+
+/* ---- cose_gw.c: the gateway's COSE profile (doc/internals/cose.md "Integration") ---- */
+
+/* Standard base64 or base64url, padding optional (but right when present), nothing else:
+ * the bytes into out (at most cap). MGW_E_MALFORMED for anything else, MGW_E_TOO_BIG when
+ * it does not fit. */
+int sec_b64_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *outlen);
+
+/* Per security instance: the downlink sequence numbers in use and the counters. */
+struct sec_cose;
+int sec_cose_alloc(void *ctx, struct sec_cose **out);
+void sec_cose_get_stats(const struct sec_cose *cs, struct mgw_cose_stats *st);
+
+/* What a refusal says: the verdict's rc, cause and detail. */
+struct sec_cose_why {
+	int rc;
+	const char *cause;
+	char detail[MGW_DIAG_TEXT_MAX];
+};
+
+/* Uplink message m from device d (which has a COSE key): decode the COSE object in the
+ * payload, check the kid, the replay window (kv "cose.rw") and the tag, and replace the
+ * payload by the plaintext. *seq: the Partial IV to commit with sec_cose_commit(). */
+int sec_cose_open(struct sec_cose *cs, struct mgw_store *st, const struct mgw_device *d,
+		  struct mgw_msg *m, uint64_t *seq, struct sec_cose_why *why);
+/* Record seq in d's replay window, in the store's current batch. */
+int sec_cose_commit(struct sec_cose *cs, struct mgw_store *st, const struct mgw_device *d,
+		    uint64_t seq, struct sec_cose_why *why);
+/* Downlink: *out = a copy of m under ctx with the payload protected for d, or NULL when
+ * nothing is to be protected. MGW_E_FULL: wait for the store's next commit (a block of
+ * sequence numbers is being reserved). */
+int sec_cose_protect(struct sec_cose *cs, struct mgw_store *st, void *ctx,
+		     const struct mgw_device *d, const struct mgw_msg *m, struct mgw_msg **out,
+		     struct sec_cose_why *why);
 
 #endif

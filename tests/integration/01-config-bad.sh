@@ -117,6 +117,29 @@ sms:
   smsc: [ { name: s1, host: 127.0.0.1, system_id: gw, tls: { cert: devices.yaml, key: devices.yaml } } ]
   source_addr: \"12345\""
 
+# the mqtt section (interfaces.md 8.3)
+case_ "mqtt: broker without tls or insecure" "${P}mqtt\.broker\.tls: the broker connection would not be encrypted" "$good
+mqtt:
+  broker: { host: 127.0.0.1, port: 8883 }"
+case_ "mqtt: tls without ca" "${P}mqtt\.broker\.tls: ca is required" "$good
+mqtt:
+  broker: { host: 127.0.0.1, tls: { cert: devices.yaml, key: devices.yaml } }"
+case_ "mqtt: wildcard in topic_prefix" "${P}mqtt\.topic_prefix: 'site/#': wildcard in a topic level" "$good
+mqtt:
+  broker: { host: 127.0.0.1 }
+  insecure: true
+  topic_prefix: site/#"
+case_ "mqtt: password without username" "${P}mqtt\.password: needs username" "$good
+mqtt:
+  broker: { host: 127.0.0.1 }
+  insecure: true
+  password: s3cret"
+case_ "mqtt: protocol unknown" "${P}mqtt\.protocol: .*3\.1" "$good
+mqtt:
+  broker: { host: 127.0.0.1 }
+  insecure: true
+  protocol: \"3.1\""
+
 # the registry is configuration too: its errors name devices.yaml:LINE:COL and the key
 cat >dup.yaml <<'YAML'
 - ue: ue-a

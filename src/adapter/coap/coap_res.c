@@ -49,6 +49,8 @@ static const struct {
 	{ MGW_E_AUTH, 401 },
 	{ MGW_E_UNKNOWN_DEVICE, 401 },
 	{ MGW_E_BAD_CREDENTIAL, 401 },
+	{ MGW_E_REPLAY, 401 }, /* RFC 8613 7.4: a replayed OSCORE request gets 4.01 */
+	{ MGW_E_CRYPTO, 400 }, /* RFC 8613 8.2: one that does not decrypt gets 4.00 */
 	{ MGW_E_FORBIDDEN, 403 },
 	{ MGW_E_POLICY, 403 },
 	{ MGW_E_SPOOF, 403 },
