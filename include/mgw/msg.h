@@ -96,6 +96,9 @@ int mgw_msg_set_payload(struct mgw_msg *m, const void *p, size_t n);
  * does not fit in cap bytes including the NUL. */
 int mgw_str_set(char *dst, size_t cap, const char *src);
 
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
+bool mgw_utf8_valid(const uint8_t *s, size_t n);
+
 enum mgw_priority mgw_priority_parse(const char *s); /* NONE if unknown */
 const char *mgw_priority_name(enum mgw_priority p);  /* NULL for NONE */
 enum mgw_deliv_st mgw_deliv_st_parse(const char *s);

@@ -80,48 +80,6 @@ struct tx {
 /* small helpers                                                                        */
 /* ==================================================================================== */
 
-/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t k;
-		uint8_t lo = 0x80, hi = 0xBF;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			k = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			k = 2;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			k = 3;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else {
-			return false;
-		}
-		if (n - i <= k)
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (size_t j = 2; j <= k; j++)
-			if ((s[i + j] & 0xC0) != 0x80)
-				return false;
-		i += k + 1;
-	}
-	return true;
-}
 
 /* The talloc buffer p of *cap elements of sz bytes, grown (doubling, but never past
  * max >= need) to hold need elements: the buffer to use from now on, or NULL (p untouched)
@@ -422,7 +380,7 @@ static bool key_append(struct tx *t, const uint8_t *s, size_t n)
 {
 	uint8_t *q;
 
-	if (!utf8_valid(s, n))
+	if (!mgw_utf8_valid(s, n))
 		return fail_here(t, MGW_E_MALFORMED, "map key is not valid UTF-8");
 	if (!(q = grow(t->tmp, t->keys, &t->keys_cap, t->keys_len + n, t->in_len, 1)))
 		return fail(t, MGW_E_NOMEM, ROOT_PTR, "out of memory");
@@ -446,7 +404,7 @@ static bool payload_here(const struct tx *t)
 
 static bool bytes_done(struct tx *t, const uint8_t *s, size_t n)
 {
-	if (!utf8_valid(s, n))
+	if (!mgw_utf8_valid(s, n))
 		return fail_here(t, MGW_E_TYPE, "byte-string payload is not valid UTF-8");
 	return put_string(t, s, n) && item_end(t);
 }
@@ -490,7 +448,7 @@ static void cb_string(void *c, cbor_data s, size_t n)
 	if (t->str == STR_TEXT) {
 		if (t->str_key) {
 			key_append(t, s, n);
-		} else if (!utf8_valid(s, n)) {
+		} else if (!mgw_utf8_valid(s, n)) {
 			fail_here(t, MGW_E_MALFORMED, "text string is not valid UTF-8");
 		} else {
 			put_escaped(t, s, n);
@@ -506,7 +464,7 @@ static void cb_string(void *c, cbor_data s, size_t n)
 			key_done(t, off);
 		return;
 	}
-	if (!utf8_valid(s, n)) {
+	if (!mgw_utf8_valid(s, n)) {
 		fail_here(t, MGW_E_MALFORMED, "text string is not valid UTF-8");
 		return;
 	}

@@ -149,40 +149,6 @@ static char *b64std(void *ctx, const uint8_t *in, size_t n, size_t *outlen)
 	return s;
 }
 
-/* Strict UTF-8 (RFC 3629) */
-static bool utf8_ok(const uint8_t *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		uint8_t c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 3, cp = c & 0x07;
-		else
-			return false;
-		if (n - i <= k)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
 
 /* ---------------------------------------------------------------- the instance */
 
@@ -407,7 +373,7 @@ static int open_msg(struct mgw_store *st, const struct mgw_device *d, struct mgw
 			      diag.where[0] ? ": " : "", diag.text);
 	}
 	/* the plaintext is the payload now; octets that are not text travel base64 (as sms) */
-	if (!utf8_ok(pt, pt_len)) {
+	if (!mgw_utf8_valid(pt, pt_len)) {
 		if (!(text = b64std(tmp, pt, pt_len, &pt_len))) {
 			n->up_state++;
 			return refuse(why, MGW_E_NOMEM, "COSE_STATE", "out of memory");

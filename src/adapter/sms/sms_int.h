@@ -90,7 +90,6 @@ const tlv_t *sms_tlv(const deliver_sm_t *pdu, uint16_t tag);
 bool sms_msisdn_norm(const char *in, char *out, size_t cap);
 const struct mgw_sms_port *sms_port_by_app(const struct sms_ad *ad, const char *app_id);
 const struct mgw_sms_port *sms_port_by_port(const struct sms_ad *ad, unsigned port);
-bool sms_utf8_valid(const uint8_t *p, size_t n);
 int64_t sms_now_ms(void);
 /* keys of ns starting with prefix whose JSON value's "deadline" is <= now (talloc'd under
  * tmp): the sweeps of receipt groups and MO sets */

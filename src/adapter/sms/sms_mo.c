@@ -413,7 +413,7 @@ static void concat_part(struct sms_ad *ad, struct sms_bind *b, uint32_t seq, str
 			goto nomem;
 		if (app && !m->port)
 			m->port = sms_port_by_app(ad, app);
-		if (!m->binary && !sms_utf8_valid(all, n))
+		if (!m->binary && !mgw_utf8_valid(all, n))
 			m->binary = true; /* octets that are not text: base64 */
 		snprintf(msg_id, sizeof(msg_id), "sms-%llx-%c%u-%u",
 			 (unsigned long long)json_integer_value(json_object_get(set, "t")),
@@ -499,7 +499,7 @@ void sms_mo_deliver(struct sms_ad *ad, struct sms_bind *b, uint32_t seq, const d
 		m.port = sms_port_by_port(ad, udh.dst_port);
 	else if ((t = sms_tlv(pdu, TLVID_destination_port)))
 		m.port = sms_port_by_port(ad, t->value.val16);
-	if (m.binary && !(m.port && m.port->binary) && sms_utf8_valid(m.raw, m.raw_len))
+	if (m.binary && !(m.port && m.port->binary) && mgw_utf8_valid(m.raw, m.raw_len))
 		m.binary = false; /* 8-bit data that is UTF-8 text: the text itself */
 	if (m.port && m.port->binary)
 		m.binary = true;
