@@ -145,7 +145,7 @@ void sms_answer_durable(struct sms_ad *ad, struct sms_bind *b, uint32_t seq, uin
 
 /* ---- MT ---- */
 
-enum part_state { P_TODO = 0, P_INFLIGHT, P_DONE };
+enum part_state { P_QUEUED = 0, P_INFLIGHT, P_DONE };
 
 struct sms_mt_part {
 	struct sms_mt *mt;
@@ -319,16 +319,16 @@ static void submit_cb(void *arg, uint32_t status, const char *message_id)
 		break;
 	case ESME_RTHROTTLED:
 	case ESME_RMSGQFUL:
-		part->st = P_TODO;
+		part->st = P_QUEUED;
 		throttle(b);
 		break;
 	case SMPP_CONN_LOST:
 	case SMPP_CONN_TIMEOUT:
 		/* unknown whether the SMSC took it: sent again once bound (at least once) */
-		part->st = P_TODO;
+		part->st = P_QUEUED;
 		break;
 	default:
-		part->st = P_TODO;
+		part->st = P_QUEUED;
 		if (!mt->failed) {
 			mt->failed = true;
 			ad->n.mt_failed++;
@@ -449,7 +449,7 @@ static void pump(struct sms_ad *ad)
 			struct sms_bind *b;
 			int rc;
 
-			if (mt->p[i].st != P_TODO)
+			if (mt->p[i].st != P_QUEUED)
 				continue;
 			if (!(b = pick_bind(ad, now, &wake)))
 				goto out;
