@@ -42,6 +42,10 @@ struct mgw_north_listen {
 	struct mgw_cfg_strlist allowed_clients; /* client certificate CNs allowed (empty: any
 	                                           certificate from client_ca) */
 	int64_t retry_after_ms; /* Retry-After (rounded up to seconds) with 503 when full */
+	/* abuse limits (issue 12.4; doc/internals/north.md "Listener limits") */
+	int64_t max_connections, max_per_source, max_output;
+	int64_t handshake_timeout_ms, header_timeout_ms, body_timeout_ms, idle_timeout_ms,
+		send_timeout_ms;
 };
 
 struct mgw_north_cfg {

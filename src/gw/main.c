@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <event2/event.h>
@@ -227,6 +228,28 @@ static struct event *add_signal(struct gw *gw, int sig, event_callback_fn fn)
 }
 
 /* Open everything; returns an exit code (0 = running). Logs the cause once. */
+/* Raise the soft RLIMIT_NOFILE to the hard limit (systemd's soft default is 1024): every
+ * north connection, CoAP session and M5S request is a descriptor. The north listener sizes
+ * its connection cap from the result (http_server.c fd_cap). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			LOGP(DGW, MGW_LOGL_NOTICE, "RLIMIT_NOFILE %llu: cannot raise it to %llu: %s",
+			     (unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
+			return;
+		}
+	}
+	LOGP(DGW, MGW_LOGL_NOTICE, "RLIMIT_NOFILE %llu", (unsigned long long)rl.rlim_cur);
+}
+
 static int gw_start(struct gw *gw)
 {
 	struct mgw_registry *reg = NULL;
@@ -236,6 +259,7 @@ static int gw_start(struct gw *gw)
 	char why[512] = "";
 	int rc;
 
+	raise_nofile();
 	if (!(gw->base = event_base_new())) {
 		LOGP(DGW, MGW_LOGL_ERROR, "cannot create the event loop");
 		return 2;

@@ -25,9 +25,11 @@
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -46,6 +48,7 @@
 #include <mgw/err.h>
 #include <mgw/log.h>
 
+#include "conn_limit.h"
 #include "http1.h"
 #include "http_server.h"
 #include "tls.h"
@@ -55,11 +58,22 @@
 /* RST_STREAM frames a peer may send: a burst, then so many per second (see h2_start) */
 #define H2_RST_BURST 10000
 #define H2_RST_RATE 20000
+#define H2_MAX_OUTBOUND_ACK 1000
 #define DEFAULT_MAX_BODY (1024 * 1024) /* max_body 0 */
 #define MAX_HEADERS 64           /* per request, both protocols */
 #define MAX_HEADER_BYTES 16384   /* names + values per request (h2; h1 has 8 KiB in all) */
-#define HANDSHAKE_TIMEOUT_S 10
-#define IDLE_TIMEOUT_S 120
+/* deadlines (http_server.h; 0 in the cfg means these) */
+#define DEFAULT_HANDSHAKE_MS 10000
+#define DEFAULT_HEADER_MS 10000
+#define DEFAULT_BODY_MS 30000
+#define DEFAULT_IDLE_MS 60000
+#define DEFAULT_SEND_MS 30000
+#define DEFAULT_MAX_OUTPUT (256 * 1024)
+#define DEFAULT_MAX_PER_SOURCE 256
+/* file descriptors kept for everything else (store, log, M5S client, adapters) */
+#define FD_RESERVE_MIN 64
+#define ACCEPT_PAUSE_MS 100
+#define SUMMARY_S 10 /* shed / refused / timed-out connections: one line per this */
 #define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN (sizeof(H2_PREFACE) - 1)
 /* a 413 body of up to this many bytes is read and discarded so that the client sees the
@@ -110,11 +124,23 @@ struct h2s {
 	size_t len, off;
 };
 
+/* what the connection's deadline timer is waiting for */
+enum phase {
+	PH_HANDSHAKE, /* TLS handshake: handshake_ms from accept */
+	PH_IDLE,      /* no request under way: idle_ms */
+	PH_HEAD,      /* h1: first byte of a request to the end of its head: header_ms */
+	PH_BODY,      /* h1: end of the head to the end of the body: body_ms */
+	PH_HANDLER,   /* h1: the handler has the request: no deadline */
+};
+
 struct conn {
 	struct mgw_http_server *srv;
-	struct conn *prev, *next; /* in srv->conns */
+	struct conn_slot slot;    /* in srv->lim (oldest first) */
 	struct bufferevent *bev;
 	struct event *kick;       /* deferred work: close, or parse buffered h1 input */
+	struct event *timer;      /* the deadline of the current phase */
+	enum phase phase;
+	bool out_paused;          /* output over max_output: input is not read */
 	char peer[64];
 	enum proto proto;
 	const char *proto_name;
@@ -141,19 +167,26 @@ struct mgw_http_server {
 	bool insecure;
 	size_t max_body, max_conns;
 	unsigned max_streams;
+	size_t max_output;
+	struct timeval handshake_tv, header_tv, body_tv, idle_tv, send_tv;
+	struct conn_limit lim;    /* every connection, oldest first */
+	struct event *accept_timer; /* accepting again after EMFILE and friends */
+	unsigned accept_pauses;   /* in the current episode (0: none) */
+	/* counts for the one-line summaries (SUMMARY_S) */
+	time_t summary_t;
+	unsigned long shed, refused, timed_out;
 	SSL_CTX *ssl_ctx;
 	struct evconnlistener *lev;
 	int port;
 	mgw_http_handler handler;
 	mgw_http_conn_cb conn_cb;
 	void *arg;
-	struct conn *conns;
-	size_t nconns;
 };
 
 static void conn_close_later(struct conn *c);
 static void conn_input(struct conn *c);
 static int h2_flush(struct conn *c);
+static void conn_phase(struct conn *c, enum phase ph);
 
 /* ---- requests ---- */
 
@@ -270,6 +303,8 @@ static void req_dispatch(struct mgw_http_req *r)
 		return;
 	}
 	r->handed = true;
+	if (r->conn->proto == P_H2)
+		conn_phase(r->conn, PH_IDLE); /* a request: the connection is not idle */
 	LOGP(DNORTH, MGW_LOGL_DEBUG, "%s(%s): %s %s %s (%zu bytes)%s", srv->name, r->peer,
 	     r->proto, r->method, r->path, r->len, r->error ? " error" : "");
 	srv->handler(srv->arg, r);
@@ -367,14 +402,82 @@ static int conn_destructor(struct conn *c)
 		bufferevent_free(c->bev); /* BEV_OPT_CLOSE_ON_FREE: the socket and the SSL */
 	if (c->kick)
 		event_free(c->kick);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	srv->nconns--;
+	if (c->timer)
+		event_free(c->timer);
+	conn_limit_remove(&srv->lim, &c->slot);
 	return 0;
+}
+
+/* ---- deadlines and summaries ---- */
+
+/* One line per SUMMARY_S for connections shed, refused or timed out (an attack makes
+ * thousands: each is logged at debug level, the summary at notice). */
+static void summary(struct mgw_http_server *srv)
+{
+	time_t now = time(NULL);
+
+	if (now - srv->summary_t < SUMMARY_S)
+		return;
+	if (srv->shed || srv->refused || srv->timed_out)
+		LOG_SRV(srv, MGW_LOGL_NOTICE,
+			"%lu connections shed (oldest unauthenticated first), %lu refused, %lu past a "
+			"deadline, in %lds; %zu open (max_connections %zu, max_per_source %zu)",
+			srv->shed, srv->refused, srv->timed_out, (long)(now - srv->summary_t),
+			srv->lim.n, srv->lim.max_conns, srv->lim.max_per_source);
+	srv->shed = srv->refused = srv->timed_out = 0;
+	srv->summary_t = now;
+}
+
+static const char *phase_name(enum phase ph)
+{
+	static const char *const n[] = { "TLS handshake", "idle", "request head", "request body",
+					 "handler" };
+
+	return n[ph];
+}
+
+/* Enter a phase and (re)arm its deadline; PH_HANDLER has none. */
+static void conn_phase(struct conn *c, enum phase ph)
+{
+	const struct mgw_http_server *srv = c->srv;
+	const struct timeval *tv[] = { &srv->handshake_tv, &srv->idle_tv, &srv->header_tv,
+				       &srv->body_tv, NULL };
+
+	c->phase = ph;
+	if (tv[ph])
+		evtimer_add(c->timer, tv[ph]);
+	else
+		evtimer_del(c->timer);
+}
+
+static void tls_failed(struct conn *c, short what);
+
+static bool conn_has_handed(const struct conn *c)
+{
+	for (const struct mgw_http_req *r = c->reqs; r; r = r->next)
+		if (r->handed)
+			return true;
+	return false;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->dead)
+		return;
+	if (c->proto == P_H2 && conn_has_handed(c)) {
+		/* the handler has requests of this connection: not idle */
+		conn_phase(c, PH_IDLE);
+		return;
+	}
+	c->srv->timed_out++;
+	if (c->phase == PH_HANDSHAKE)
+		tls_failed(c, BEV_EVENT_TIMEOUT);
+	else
+		LOG_CONN(c, MGW_LOGL_DEBUG, "%s deadline passed: closed", phase_name(c->phase));
+	summary(c->srv);
+	conn_close_later(c);
 }
 
 static void conn_kick(struct conn *c)
@@ -415,8 +518,36 @@ static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->close_when_flushed && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (c->close_when_flushed && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		conn_close_later(c);
+		return;
+	}
+	if (c->out_paused && !c->dead && !c->close_when_flushed) {
+		/* the peer read half of what was queued: read (and answer) again */
+		c->out_paused = false;
+		if (c->proto == P_H2 && h2_flush(c) != 0) {
+			conn_close_later(c);
+			return;
+		}
+		if (!c->h1_wait)
+			bufferevent_enable(c->bev, EV_READ);
+		conn_kick(c);
+	}
+}
+
+/* The output holds max_output bytes or more (a peer that does not read): stop reading its
+ * input, so that it cannot make us queue more (answers, h2 PING and SETTINGS acks); the
+ * write timeout (send_timeout) closes it if it never reads again. */
+static bool conn_output_full(struct conn *c)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) < c->srv->max_output)
+		return false;
+	if (!c->out_paused)
+		LOG_CONN(c, MGW_LOGL_DEBUG, "output over %zu bytes: not reading until it drains",
+			 c->srv->max_output);
+	c->out_paused = true;
+	bufferevent_disable(c->bev, EV_READ);
+	return true;
 }
 
 /* ---- HTTP/1.1 ---- */
@@ -508,6 +639,7 @@ static void h1_hand(struct conn *c, int error, bool close)
 
 	c->h1_req = NULL;
 	c->h1_wait = true;
+	conn_phase(c, PH_HANDLER);
 	c->h1_close = close || !c->h1->keep_alive;
 	if (error)
 		r->error = error;
@@ -532,6 +664,8 @@ static void h1_process(struct conn *c)
 		 * right after the head of a request without a body) */
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			v.iov_len = 0;
+		if (c->phase == PH_IDLE && v.iov_len > 0)
+			conn_phase(c, PH_HEAD); /* header_timeout runs from the first byte */
 		ev = http1_parse(p, v.iov_base, v.iov_len, &used, &chunk, &clen);
 		switch (ev) {
 		case HTTP1_MORE:
@@ -553,6 +687,7 @@ static void h1_process(struct conn *c)
 			if (p->expect_continue)
 				evbuffer_add_printf(bufferevent_get_output(c->bev),
 						    "HTTP/1.1 100 Continue\r\n\r\n");
+			conn_phase(c, PH_BODY);
 			break;
 		case HTTP1_BODY:
 			if (req_add_body(c->h1_req, chunk, clen) != 0) {
@@ -577,6 +712,12 @@ static void h1_process(struct conn *c)
 			goto out;
 		}
 		evbuffer_drain(in, used);
+		if (p->too_big && p->chunked && c->h1_req) {
+			/* a chunked body over max_body: 413 now and close, instead of reading and
+			 * discarding a body that may never end */
+			h1_hand(c, 413, true);
+			goto out;
+		}
 	}
 out:
 	c->in_recv = false;
@@ -596,6 +737,7 @@ static void h1_respond(struct conn *c, struct mgw_http_req *r, int status, const
 		return;
 	}
 	http1_reset(c->h1);
+	conn_phase(c, PH_IDLE);
 	bufferevent_enable(c->bev, EV_READ);
 	/* input may already be buffered (pipelining, or TLS records decrypted earlier) */
 	conn_kick(c);
@@ -751,6 +893,9 @@ static int h2_start(struct conn *c)
 	 * deliveries per connection. A reset here never saves us work (a request is stored
 	 * before its answer), so the guard is kept but at the request rate we can serve. */
 	nghttp2_option_set_stream_reset_rate_limit(opt, H2_RST_BURST, H2_RST_RATE);
+	/* a peer that floods PING or SETTINGS and does not read: h2_flush stops taking
+	 * output at max_output, nghttp2 queues at most this many acks, then ends the session */
+	nghttp2_option_set_max_outbound_ack(opt, H2_MAX_OUTBOUND_ACK);
 	if (nghttp2_session_server_new2(&c->h2, cbs, c, opt) != 0) {
 		c->h2 = NULL;
 		goto out;
@@ -769,11 +914,18 @@ static int h2_flush(struct conn *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	const uint8_t *data;
-	ssize_t n;
+	ssize_t n = 0;
 
-	while ((n = nghttp2_session_mem_send(c->h2, &data)) > 0)
+	/* never more than max_output queued: the rest stays in nghttp2 (whose own queue of
+	 * PING/SETTINGS acks is bounded, max_outbound_ack) until write_cb calls again */
+	while (evbuffer_get_length(out) < c->srv->max_output &&
+	       (n = nghttp2_session_mem_send(c->h2, &data)) > 0)
 		if (evbuffer_add(out, data, (size_t)n) != 0)
 			return -1;
+	if (evbuffer_get_length(out) >= c->srv->max_output) {
+		conn_output_full(c);
+		return 0;
+	}
 	if (n < 0) {
 		LOG_CONN(c, MGW_LOGL_INFO, "h2: %s", nghttp2_strerror((int)n));
 		return -1;
@@ -877,6 +1029,10 @@ void mgw_http_respond(struct mgw_http_req *r, int status, const char *content_ty
 		talloc_free(r); /* the peer is gone: drop the answer */
 		return;
 	}
+	/* the handler accepted a request: the caller passed its checks, so this connection
+	 * is no longer one to shed for newcomers (conn_limit.h) */
+	if (status < 400)
+		c->slot.rank = CONN_RANK_TRUSTED;
 	if (c->proto == P_H2)
 		h2_respond(c, r, status, content_type, body, len, hdr_name, hdr_value);
 	else
@@ -887,6 +1043,9 @@ void mgw_http_respond(struct mgw_http_req *r, int status, const char *content_ty
 static void conn_input(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	if (conn_output_full(c))
+		return;
 
 	if (c->proto == P_SNIFF) {
 		size_t n = evbuffer_get_length(in);
@@ -994,6 +1153,7 @@ static void tls_connected(struct conn *c)
 		conn_close_later(c);
 		return;
 	}
+	c->slot.rank = c->client_fp ? CONN_RANK_TRUSTED : CONN_RANK_TLS;
 	SSL_get0_alpn_selected(ssl, &alpn, &alpnlen);
 	if (alpnlen == 2 && memcmp(alpn, "h2", 2) == 0) {
 		c->proto = P_H2;
@@ -1009,9 +1169,7 @@ static void tls_connected(struct conn *c)
 	LOG_CONN(c, MGW_LOGL_DEBUG, "TLS %s %s, %s%s%s", SSL_get_version(ssl),
 		 SSL_get_cipher_name(ssl), c->proto_name, c->client_cn ? ", client " : "",
 		 c->client_cn ? c->client_cn : "");
-	/* idle or stalled (a peer that stops reading our answers) */
-	bufferevent_set_timeouts(c->bev, &(struct timeval){ IDLE_TIMEOUT_S, 0 },
-				 &(struct timeval){ IDLE_TIMEOUT_S, 0 });
+	conn_phase(c, PH_IDLE);
 	/* application data may have arrived with the handshake */
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		conn_kick(c);
@@ -1047,7 +1205,10 @@ static void tls_failed(struct conn *c, short what)
 
 		snprintf(reason + l, sizeof(reason) - l, " (%s)", X509_verify_cert_error_string(vr));
 	}
-	LOG_CONN(c, MGW_LOGL_INFO, "TLS handshake failed: %s", reason);
+	/* a deadline or a peer that just left: thousands in an attack, counted in summary() */
+	LOG_CONN(c, first || !(what & (BEV_EVENT_TIMEOUT | BEV_EVENT_EOF)) ? MGW_LOGL_INFO
+									     : MGW_LOGL_DEBUG,
+		 "TLS handshake failed: %s", reason);
 	if (srv->conn_cb) {
 		struct mgw_http_conn_event ev = { .peer = c->peer, .reason = reason };
 
@@ -1084,7 +1245,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		LOG_CONN(c, MGW_LOGL_DEBUG, "connection error: %s",
 			 first ? why : serr ? evutil_socket_error_to_string(serr) : "peer closed");
 	} else if (what & BEV_EVENT_TIMEOUT) {
-		LOG_CONN(c, MGW_LOGL_DEBUG, "idle: closed");
+		/* the write timeout: output queued and the peer read none of it */
+		LOG_CONN(c, MGW_LOGL_DEBUG, "send deadline passed (the peer does not read): closed");
+		c->srv->timed_out++;
+		summary(c->srv);
 	}
 	/* EOF, error or timeout: on h1 a request with the handler is answered into the void */
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
@@ -1092,19 +1256,82 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	talloc_free(c);
 }
 
+/* Make room for a connection from sa: shed the oldest unauthenticated one if the listener
+ * or that source is full. false: refuse it. */
+static bool make_room(struct mgw_http_server *srv, const struct conn_slot *slot, const char *peer)
+{
+	struct conn_slot *victim;
+	size_t same;
+	enum conn_verdict v = conn_limit_admit(&srv->lim, slot, &victim, &same);
+	bool ok = true;
+
+	if (v == CONN_SHED) {
+		struct conn *old = victim->owner;
+
+		LOG_CONN(old, MGW_LOGL_DEBUG, "shed (%s, for %s): %zu connections, %zu from %s",
+			 phase_name(old->phase), peer, srv->lim.n, same, peer);
+		srv->shed++;
+		/* now, not at the next kick: the slot must be free before we take the new one */
+		talloc_free(old);
+	} else if (v == CONN_REFUSE) {
+		LOG_SRV(srv, MGW_LOGL_DEBUG, "refusing %s: %zu connections, %zu from that address",
+			peer, srv->lim.n, same);
+		srv->refused++;
+		ok = false;
+	}
+	summary(srv);
+	return ok;
+}
+
+static int conn_setup_bev(struct conn *c, evutil_socket_t fd)
+{
+	struct mgw_http_server *srv = c->srv;
+	SSL *ssl = NULL;
+
+	if (srv->ssl_ctx) {
+		if (!(ssl = SSL_new(srv->ssl_ctx)))
+			return -1;
+		c->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
+							BUFFEREVENT_SSL_ACCEPTING,
+							BEV_OPT_CLOSE_ON_FREE);
+		if (!c->bev) {
+			SSL_free(ssl);
+			return -1;
+		}
+		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		c->proto = P_TLS_HANDSHAKE;
+		conn_phase(c, PH_HANDSHAKE);
+	} else {
+		if (!(c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE)))
+			return -1;
+		c->proto = P_SNIFF;
+		conn_phase(c, PH_IDLE);
+	}
+	/* no read timeout: the phase deadlines above are absolute, a byte a second does not
+	 * extend them; the write timeout drops a peer that stops reading (send_timeout) */
+	bufferevent_set_timeouts(c->bev, NULL, &srv->send_tv);
+	/* write_cb runs when the output fell to half of max_output: resume reading then */
+	bufferevent_setwatermark(c->bev, EV_WRITE, srv->max_output / 2, 0);
+	return 0;
+}
+
 static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
 	struct mgw_http_server *srv = arg;
 	struct conn *c = NULL;
-	SSL *ssl = NULL;
+	struct conn_slot slot = { 0 };
 	char peer[64];
 	int one = 1;
 
+	if (srv->accept_pauses) {
+		LOG_SRV(srv, MGW_LOGL_NOTICE, "accepting again (after %u pauses of %d ms)",
+			srv->accept_pauses, ACCEPT_PAUSE_MS);
+		srv->accept_pauses = 0;
+	}
 	peer_name(sa, peer, sizeof(peer));
-	if (srv->nconns >= srv->max_conns) {
-		LOG_SRV(srv, MGW_LOGL_NOTICE, "refusing %s: %zu connections (max_conns)", peer,
-			srv->nconns);
+	conn_slot_set_addr(&slot, sa);
+	if (!make_room(srv, &slot, peer)) {
 		evutil_closesocket(fd);
 		return;
 	}
@@ -1115,35 +1342,15 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	}
 	c->srv = srv;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
-	c->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->nconns++;
+	c->slot = slot;
+	c->slot.owner = c;
+	conn_limit_add(&srv->lim, &c->slot);
 	talloc_set_destructor(c, conn_destructor);
-	if (!(c->kick = event_new(srv->base, -1, 0, kick_cb, c)))
+	if (!(c->kick = event_new(srv->base, -1, 0, kick_cb, c)) ||
+	    !(c->timer = evtimer_new(srv->base, timer_cb, c)))
 		goto fail;
-	if (srv->ssl_ctx) {
-		if (!(ssl = SSL_new(srv->ssl_ctx)))
-			goto fail;
-		c->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
-							BUFFEREVENT_SSL_ACCEPTING,
-							BEV_OPT_CLOSE_ON_FREE);
-		if (!c->bev) {
-			SSL_free(ssl);
-			goto fail;
-		}
-		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-		c->proto = P_TLS_HANDSHAKE;
-		bufferevent_set_timeouts(c->bev, &(struct timeval){ HANDSHAKE_TIMEOUT_S, 0 },
-					 &(struct timeval){ HANDSHAKE_TIMEOUT_S, 0 });
-	} else {
-		if (!(c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE)))
-			goto fail;
-		c->proto = P_SNIFF;
-		bufferevent_set_timeouts(c->bev, &(struct timeval){ IDLE_TIMEOUT_S, 0 },
-					 &(struct timeval){ IDLE_TIMEOUT_S, 0 });
-	}
+	if (conn_setup_bev(c, fd) != 0)
+		goto fail;
 	fd = -1; /* the bufferevent has it */
 	if (!(c->h1 = talloc(c, struct http1_parser)))
 		goto fail;
@@ -1160,21 +1367,42 @@ fail:
 	talloc_free(c);
 }
 
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mgw_http_server *srv = arg;
+
+	evconnlistener_enable(srv->lev);
+}
+
 static void accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct mgw_http_server *srv = arg;
 	int err = EVUTIL_SOCKET_ERROR();
+	const struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
 
-	/* EMFILE and friends: keep listening, the next accept may work */
-	LOG_SRV(srv, MGW_LOGL_ERROR, "accept: %s", evutil_socket_error_to_string(err));
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		/* ECONNABORTED and friends: that connection is gone, the next may work */
+		LOG_SRV(srv, MGW_LOGL_DEBUG, "accept: %s", evutil_socket_error_to_string(err));
+		return;
+	}
+	/* out of descriptors or memory: the listening socket stays readable, so accepting
+	 * again at once would spin; pause, and say so once per episode */
+	if (srv->accept_pauses++ == 0)
+		LOG_SRV(srv, MGW_LOGL_ERROR,
+			"accept: %s (%zu connections): pausing accepts for %d ms until it recovers",
+			evutil_socket_error_to_string(err), srv->lim.n, ACCEPT_PAUSE_MS);
+	evconnlistener_disable(lev);
+	evtimer_add(srv->accept_timer, &pause);
 }
 
 static int server_destructor(struct mgw_http_server *s)
 {
 	if (s->lev)
 		evconnlistener_free(s->lev);
-	while (s->conns)
-		talloc_free(s->conns);
+	if (s->accept_timer)
+		event_free(s->accept_timer);
+	while (s->lim.head)
+		talloc_free(s->lim.head->owner);
 	SSL_CTX_free(s->ssl_ctx);
 	return 0;
 }
@@ -1200,6 +1428,45 @@ static int parse_addr(const char *addr, int port, struct sockaddr_storage *ss, s
 		return 0;
 	}
 	return -1;
+}
+
+static struct timeval ms_tv(unsigned ms, unsigned dflt)
+{
+	unsigned v = ms ? ms : dflt;
+
+	return (struct timeval){ v / 1000, (v % 1000) * 1000 };
+}
+
+/* Connection slots: never more than the descriptors left after FD_RESERVE_MIN (or an
+ * eighth) for everything else, so that a full listener sheds instead of hitting EMFILE. */
+static size_t fd_cap(struct mgw_http_server *s, size_t want)
+{
+	struct rlimit rl;
+	size_t n, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return want;
+	n = (size_t)rl.rlim_cur;
+	reserve = n / 8 > FD_RESERVE_MIN ? n / 8 : FD_RESERVE_MIN;
+	n = n > reserve + 16 ? n - reserve : 16;
+	if (n >= want)
+		return want;
+	LOG_SRV(s, MGW_LOGL_NOTICE, "max_connections %zu lowered to %zu (RLIMIT_NOFILE %llu)",
+		want, n, (unsigned long long)rl.rlim_cur);
+	return n;
+}
+
+static void server_limits(struct mgw_http_server *s, const struct mgw_http_server_cfg *cfg)
+{
+	s->max_output = cfg->max_output ? cfg->max_output : DEFAULT_MAX_OUTPUT;
+	s->handshake_tv = ms_tv(cfg->handshake_ms, DEFAULT_HANDSHAKE_MS);
+	s->header_tv = ms_tv(cfg->header_ms, DEFAULT_HEADER_MS);
+	s->body_tv = ms_tv(cfg->body_ms, DEFAULT_BODY_MS);
+	s->idle_tv = ms_tv(cfg->idle_ms, DEFAULT_IDLE_MS);
+	s->send_tv = ms_tv(cfg->send_ms, DEFAULT_SEND_MS);
+	s->lim.max_conns = fd_cap(s, s->max_conns);
+	s->lim.max_per_source = cfg->max_per_source ? cfg->max_per_source : DEFAULT_MAX_PER_SOURCE;
+	s->summary_t = time(NULL);
 }
 
 int mgw_http_server_start(void *ctx, struct event_base *base, const struct mgw_http_server_cfg *cfg,
@@ -1233,6 +1500,7 @@ int mgw_http_server_start(void *ctx, struct event_base *base, const struct mgw_h
 	s->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
 	s->max_conns = cfg->max_conns ? cfg->max_conns : DEFAULT_MAX_CONNS;
 	s->max_streams = cfg->max_streams ? cfg->max_streams : DEFAULT_MAX_STREAMS;
+	server_limits(s, cfg);
 	s->handler = handler;
 	s->conn_cb = conn_cb;
 	s->arg = arg;
@@ -1257,6 +1525,8 @@ int mgw_http_server_start(void *ctx, struct event_base *base, const struct mgw_h
 		goto out;
 	}
 	evconnlistener_set_error_cb(s->lev, accept_error_cb);
+	if (!(s->accept_timer = evtimer_new(base, accept_resume_cb, s)))
+		goto out;
 	sslen = sizeof(ss);
 	if (getsockname(evconnlistener_get_fd(s->lev), (struct sockaddr *)&ss, &sslen) != 0) {
 		snprintf(errbuf, errlen, "getsockname: %s", strerror(errno));

@@ -39,6 +39,14 @@ struct mgw_http_server_cfg {
 	size_t max_body;       /* larger bodies are answered by the handler with error 413 */
 	size_t max_conns;      /* 0: 1024 */
 	unsigned max_streams;  /* h2 SETTINGS_MAX_CONCURRENT_STREAMS; 0: 128 */
+	/* abuse limits (conn_limit.h, doc/internals/north.md); 0 means the default given */
+	size_t max_per_source; /* connections from one address; 0: 256 */
+	size_t max_output;     /* bytes queued to a peer before its input is not read; 256 KiB */
+	unsigned handshake_ms; /* TLS handshake, from accept; 10 s */
+	unsigned header_ms;    /* h1: first byte of a request to the end of its head; 10 s */
+	unsigned body_ms;      /* h1: end of the head to the end of the body; 30 s */
+	unsigned idle_ms;      /* no request under way (h1 keep-alive, h2 without one); 60 s */
+	unsigned send_ms;      /* output queued and the peer reads none of it; 30 s */
 	const char *keylog;    /* lab only: NSS key log file, or NULL */
 };
 

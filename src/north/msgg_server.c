@@ -304,6 +304,19 @@ static int msgg_destructor(struct mgw_msgg_server *s)
 	return 0;
 }
 
+/* the abuse limits of north.listen (issue 12.4) */
+static void msgg_limits(struct mgw_http_server_cfg *hc, const struct mgw_north_listen *cfg)
+{
+	hc->max_conns = (size_t)cfg->max_connections;
+	hc->max_per_source = (size_t)cfg->max_per_source;
+	hc->max_output = (size_t)cfg->max_output;
+	hc->handshake_ms = (unsigned)cfg->handshake_timeout_ms;
+	hc->header_ms = (unsigned)cfg->header_timeout_ms;
+	hc->body_ms = (unsigned)cfg->body_timeout_ms;
+	hc->idle_ms = (unsigned)cfg->idle_timeout_ms;
+	hc->send_ms = (unsigned)cfg->send_timeout_ms;
+}
+
 int mgw_msgg_server_start(void *ctx, struct event_base *base, const struct mgw_north_listen *cfg,
 			  struct mgw_core *core, struct mgw_security *sec,
 			  struct mgw_msgg_server **out, char *errbuf, size_t errlen)
@@ -329,6 +342,7 @@ int mgw_msgg_server_start(void *ctx, struct event_base *base, const struct mgw_n
 		hc.client_ca = cfg->tls->client_ca;
 	}
 	hc.max_body = (size_t)cfg->max_body;
+	msgg_limits(&hc, cfg);
 	if ((rc = mgw_http_server_start(s, base, &hc, on_request, on_conn_failed, s, &s->http, errbuf,
 					errlen)) != MGW_OK) {
 		talloc_free(s);

@@ -123,6 +123,23 @@ static const struct mgw_cfg_item listen_items[] = {
 	  "client certificate CNs that may call (empty: any certificate from client_ca); others 403" },
 	{ "retry_after", MGW_CFG_DURATION, OFF(mgw_north_listen, retry_after_ms), 0, 1000, 3600000,
 	  "5s", "Retry-After sent with 503 when the queue is full" },
+	/* abuse limits (issue 12.4) */
+	{ "max_connections", MGW_CFG_INT, OFF(mgw_north_listen, max_connections), 0, 1, 1000000,
+	  "1024", "connections at once; when full the oldest unauthenticated one is shed" },
+	{ "max_per_source", MGW_CFG_INT, OFF(mgw_north_listen, max_per_source), 0, 1, 1000000,
+	  "256", "connections at once from one IP address (oldest unauthenticated shed)" },
+	{ "handshake_timeout", MGW_CFG_DURATION, OFF(mgw_north_listen, handshake_timeout_ms), 0,
+	  100, 600000, "10s", "TLS handshake deadline, from accept" },
+	{ "header_timeout", MGW_CFG_DURATION, OFF(mgw_north_listen, header_timeout_ms), 0, 100,
+	  600000, "10s", "HTTP/1.1: first byte of a request to the end of its headers" },
+	{ "body_timeout", MGW_CFG_DURATION, OFF(mgw_north_listen, body_timeout_ms), 0, 100,
+	  600000, "30s", "HTTP/1.1: end of the headers to the end of the body" },
+	{ "idle_timeout", MGW_CFG_DURATION, OFF(mgw_north_listen, idle_timeout_ms), 0, 100,
+	  3600000, "60s", "no request under way (HTTP/1.1 keep-alive, h2 without requests)" },
+	{ "send_timeout", MGW_CFG_DURATION, OFF(mgw_north_listen, send_timeout_ms), 0, 100,
+	  600000, "30s", "answers queued and the peer reads none of them: closed" },
+	{ "max_output", MGW_CFG_SIZE, OFF(mgw_north_listen, max_output), 0, 16384, 67108864,
+	  "256k", "bytes queued to one peer before its input is no longer read" },
 	{ NULL },
 };
 

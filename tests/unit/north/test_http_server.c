@@ -797,22 +797,39 @@ START_TEST(answer_after_server_free)
 }
 END_TEST
 
+/* connect a bufferevent to the server under test and run the loop a little */
+static struct bufferevent *raw_open(const char *req)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct bufferevent *a = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	sin.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	ck_assert_int_eq(bufferevent_socket_connect(a, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	if (req)
+		bufferevent_write(a, req, strlen(req));
+	bufferevent_enable(a, EV_READ);
+	for (int i = 0; i < 50; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	return a;
+}
+
 START_TEST(max_conns)
 {
 	struct mgw_http_server_cfg cfg = cfg_of(true, false, 0);
-	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct bufferevent *a;
 	char *r;
 
 	cfg.max_conns = 1;
 	start_cfg(&cfg);
-	sin.sin_port = htons((uint16_t)port);
-	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
-	a = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	ck_assert_int_eq(bufferevent_socket_connect(a, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	for (int i = 0; i < 20; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
-	/* the second connection is closed at once */
+	/* a connection that sent nothing yet is shed for a newcomer (conn_limit.h) */
+	a = raw_open(NULL);
+	r = raw_exchange("GET /info HTTP/1.1\r\nConnection: close\r\n\r\n");
+	ck_assert_msg(strstr(r, "HTTP/1.1 200 ") == r, "%s", r);
+	bufferevent_free(a);
+	/* one that was answered 200 (trusted) keeps its slot: the newcomer is refused */
+	a = raw_open("GET /info HTTP/1.1\r\n\r\n");
+	ck_assert_int_gt(evbuffer_get_length(bufferevent_get_input(a)), 0);
 	r = raw_exchange("GET /info HTTP/1.1\r\n\r\n");
 	ck_assert_str_eq(r, "");
 	bufferevent_free(a);
