@@ -73,6 +73,7 @@
 /* file descriptors kept for everything else (store, log, M5S client, adapters) */
 #define FD_RESERVE_MIN 64
 #define ACCEPT_PAUSE_MS 100
+#define ACCEPT_SHED 8 /* connections shed when accept() runs out of descriptors */
 #define SUMMARY_S 10 /* shed / refused / timed-out connections: one line per this */
 #define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN (sizeof(H2_PREFACE) - 1)
@@ -171,10 +172,11 @@ struct mgw_http_server {
 	struct timeval handshake_tv, header_tv, body_tv, idle_tv, send_tv;
 	struct conn_limit lim;    /* every connection, oldest first */
 	struct event *accept_timer; /* accepting again after EMFILE and friends */
-	unsigned accept_pauses;   /* in the current episode (0: none) */
+	unsigned accept_pauses;   /* since the last log line about them */
+	time_t pause_log_t;
 	/* counts for the one-line summaries (SUMMARY_S) */
 	time_t summary_t;
-	unsigned long shed, refused, timed_out;
+	unsigned long shed, refused, timed_out, left;
 	SSL_CTX *ssl_ctx;
 	struct evconnlistener *lev;
 	int port;
@@ -418,13 +420,14 @@ static void summary(struct mgw_http_server *srv)
 
 	if (now - srv->summary_t < SUMMARY_S)
 		return;
-	if (srv->shed || srv->refused || srv->timed_out)
+	if (srv->shed || srv->refused || srv->timed_out || srv->left)
 		LOG_SRV(srv, MGW_LOGL_NOTICE,
-			"%lu connections shed (oldest unauthenticated first), %lu refused, %lu past a "
-			"deadline, in %lds; %zu open (max_connections %zu, max_per_source %zu)",
-			srv->shed, srv->refused, srv->timed_out, (long)(now - srv->summary_t),
-			srv->lim.n, srv->lim.max_conns, srv->lim.max_per_source);
-	srv->shed = srv->refused = srv->timed_out = 0;
+			"in %lds: %lu connections shed (oldest unauthenticated first), %lu refused, "
+			"%lu past a deadline, %lu left during the TLS handshake; %zu open "
+			"(max_connections %zu, max_per_source %zu)",
+			(long)(now - srv->summary_t), srv->shed, srv->refused, srv->timed_out,
+			srv->left, srv->lim.n, srv->lim.max_conns, srv->lim.max_per_source);
+	srv->shed = srv->refused = srv->timed_out = srv->left = 0;
 	srv->summary_t = now;
 }
 
@@ -471,12 +474,13 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_phase(c, PH_IDLE);
 		return;
 	}
-	c->srv->timed_out++;
-	if (c->phase == PH_HANDSHAKE)
-		tls_failed(c, BEV_EVENT_TIMEOUT);
-	else
+	if (c->phase == PH_HANDSHAKE) {
+		tls_failed(c, BEV_EVENT_TIMEOUT); /* counted and summarised there */
+	} else {
 		LOG_CONN(c, MGW_LOGL_DEBUG, "%s deadline passed: closed", phase_name(c->phase));
-	summary(c->srv);
+		c->srv->timed_out++;
+		summary(c->srv);
+	}
 	conn_close_later(c);
 }
 
@@ -1205,10 +1209,20 @@ static void tls_failed(struct conn *c, short what)
 
 		snprintf(reason + l, sizeof(reason) - l, " (%s)", X509_verify_cert_error_string(vr));
 	}
-	/* a deadline or a peer that just left: thousands in an attack, counted in summary() */
-	LOG_CONN(c, first || !(what & (BEV_EVENT_TIMEOUT | BEV_EVENT_EOF)) ? MGW_LOGL_INFO
-									     : MGW_LOGL_DEBUG,
-		 "TLS handshake failed: %s", reason);
+	/* a peer that left (or passed handshake_timeout) without a TLS alert proved nothing
+	 * about itself, and an attack makes thousands: counted in summary(), not reported */
+	if ((what & BEV_EVENT_TIMEOUT) || (!first && (what & BEV_EVENT_EOF)) ||
+	    (first && ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+		LOG_CONN(c, MGW_LOGL_DEBUG, "TLS handshake not completed: %s", reason);
+		if (what & BEV_EVENT_TIMEOUT)
+			srv->timed_out++;
+		else
+			srv->left++;
+		summary(srv);
+		ERR_clear_error();
+		return;
+	}
+	LOG_CONN(c, MGW_LOGL_INFO, "TLS handshake failed: %s", reason);
 	if (srv->conn_cb) {
 		struct mgw_http_conn_event ev = { .peer = c->peer, .reason = reason };
 
@@ -1324,11 +1338,6 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	char peer[64];
 	int one = 1;
 
-	if (srv->accept_pauses) {
-		LOG_SRV(srv, MGW_LOGL_NOTICE, "accepting again (after %u pauses of %d ms)",
-			srv->accept_pauses, ACCEPT_PAUSE_MS);
-		srv->accept_pauses = 0;
-	}
 	peer_name(sa, peer, sizeof(peer));
 	conn_slot_set_addr(&slot, sa);
 	if (!make_room(srv, &slot, peer)) {
@@ -1374,6 +1383,29 @@ static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(srv->lev);
 }
 
+/* Out of descriptors below max_connections (the limit was lowered, or other parts of the
+ * daemon hold more than their reserve): make this the cap, and shed a few of the oldest
+ * unauthenticated connections, so that the next accepts shed-and-take instead of failing
+ * and an M5S waiting in the backlog gets in. */
+static void shed_for_fds(struct mgw_http_server *srv)
+{
+	struct conn_slot probe = { .family = 0xff }; /* no source: any connection */
+	struct conn_slot *victim;
+	size_t same;
+
+	if (srv->lim.n > ACCEPT_SHED && srv->lim.n - ACCEPT_SHED < srv->lim.max_conns) {
+		srv->lim.max_conns = srv->lim.n - ACCEPT_SHED;
+		LOG_SRV(srv, MGW_LOGL_NOTICE, "out of descriptors: max_connections now %zu",
+			srv->lim.max_conns);
+	}
+	for (int i = 0; i < ACCEPT_SHED; i++) {
+		if (conn_limit_admit(&srv->lim, &probe, &victim, &same) != CONN_SHED)
+			break;
+		srv->shed++;
+		talloc_free(victim->owner);
+	}
+}
+
 static void accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct mgw_http_server *srv = arg;
@@ -1386,11 +1418,19 @@ static void accept_error_cb(struct evconnlistener *lev, void *arg)
 		return;
 	}
 	/* out of descriptors or memory: the listening socket stays readable, so accepting
-	 * again at once would spin; pause, and say so once per episode */
-	if (srv->accept_pauses++ == 0)
+	 * again at once would spin; pause, and say so once per SUMMARY_S */
+	srv->accept_pauses++;
+	if (time(NULL) - srv->pause_log_t >= SUMMARY_S) {
 		LOG_SRV(srv, MGW_LOGL_ERROR,
-			"accept: %s (%zu connections): pausing accepts for %d ms until it recovers",
-			evutil_socket_error_to_string(err), srv->lim.n, ACCEPT_PAUSE_MS);
+			"accept: %s (%zu connections): pausing accepts for %d ms (%u pauses since "
+			"the last such line)",
+			evutil_socket_error_to_string(err), srv->lim.n, ACCEPT_PAUSE_MS,
+			srv->accept_pauses);
+		srv->accept_pauses = 0;
+		srv->pause_log_t = time(NULL);
+	}
+	if (err == EMFILE || err == ENFILE)
+		shed_for_fds(srv);
 	evconnlistener_disable(lev);
 	evtimer_add(srv->accept_timer, &pause);
 }
