@@ -73,6 +73,9 @@
 /* file descriptors kept for everything else (store, log, M5S client, adapters) */
 #define FD_RESERVE_MIN 64
 #define ACCEPT_PAUSE_MS 100
+/* accepts per loop turn: a shed connection's descriptor is closed by libevent at the next
+ * turn, so a burst of shed-and-take must stay well under the descriptor reserve */
+#define ACCEPT_BURST 32
 #define ACCEPT_SHED 8 /* connections shed when accept() runs out of descriptors */
 #define SUMMARY_S 10 /* shed / refused / timed-out connections: one line per this */
 #define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -173,6 +176,7 @@ struct mgw_http_server {
 	struct conn_limit lim;    /* every connection, oldest first */
 	struct event *accept_timer; /* accepting again after EMFILE and friends */
 	unsigned accept_pauses;   /* since the last log line about them */
+	unsigned accept_burst;    /* accepted in this loop turn */
 	time_t pause_log_t;
 	/* counts for the one-line summaries (SUMMARY_S) */
 	time_t summary_t;
@@ -188,6 +192,7 @@ struct mgw_http_server {
 static void conn_close_later(struct conn *c);
 static void conn_input(struct conn *c);
 static int h2_flush(struct conn *c);
+static size_t fd_cap(struct mgw_http_server *s, size_t want);
 static void conn_phase(struct conn *c, enum phase ph);
 
 /* ---- requests ---- */
@@ -1275,19 +1280,24 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 static bool make_room(struct mgw_http_server *srv, const struct conn_slot *slot, const char *peer)
 {
 	struct conn_slot *victim;
-	size_t same;
-	enum conn_verdict v = conn_limit_admit(&srv->lim, slot, &victim, &same);
+	size_t same = 0;
+	enum conn_verdict v = CONN_ADMIT;
 	bool ok = true;
 
-	if (v == CONN_SHED) {
-		struct conn *old = victim->owner;
+	/* one victim normally; a few more when the cap was lowered under the count */
+	for (int i = 0; i < ACCEPT_SHED; i++) {
+		struct conn *old;
 
+		if ((v = conn_limit_admit(&srv->lim, slot, &victim, &same)) != CONN_SHED)
+			break;
+		old = victim->owner;
 		LOG_CONN(old, MGW_LOGL_DEBUG, "shed (%s, for %s): %zu connections, %zu from %s",
 			 phase_name(old->phase), peer, srv->lim.n, same, peer);
 		srv->shed++;
 		/* now, not at the next kick: the slot must be free before we take the new one */
 		talloc_free(old);
-	} else if (v == CONN_REFUSE) {
+	}
+	if (v == CONN_REFUSE) {
 		LOG_SRV(srv, MGW_LOGL_DEBUG, "refusing %s: %zu connections, %zu from that address",
 			peer, srv->lim.n, same);
 		srv->refused++;
@@ -1335,9 +1345,15 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	struct mgw_http_server *srv = arg;
 	struct conn *c = NULL;
 	struct conn_slot slot = { 0 };
+	const struct timeval now_tv = { 0, 0 };
 	char peer[64];
 	int one = 1;
 
+	if (++srv->accept_burst >= ACCEPT_BURST) {
+		/* the rest at the next loop turn (libevent stops its accept loop now) */
+		evconnlistener_disable(lev);
+		evtimer_add(srv->accept_timer, &now_tv);
+	}
 	peer_name(sa, peer, sizeof(peer));
 	conn_slot_set_addr(&slot, sa);
 	if (!make_room(srv, &slot, peer)) {
@@ -1380,26 +1396,27 @@ static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct mgw_http_server *srv = arg;
 
+	srv->accept_burst = 0;
 	evconnlistener_enable(srv->lev);
 }
 
-/* Out of descriptors below max_connections (the limit was lowered, or other parts of the
- * daemon hold more than their reserve): make this the cap, and shed a few of the oldest
- * unauthenticated connections, so that the next accepts shed-and-take instead of failing
- * and an M5S waiting in the backlog gets in. */
+/* Out of descriptors: the limit may have been lowered since the start (the cap follows
+ * it again), or other parts of the daemon hold more than their reserve. Shed a few of the
+ * oldest unauthenticated connections, so that an M5S waiting in the backlog gets in when
+ * accepting resumes. (Closing is deferred by libevent to the next loop turn, which is one
+ * more reason to pause rather than accept again at once.) */
 static void shed_for_fds(struct mgw_http_server *srv)
 {
-	struct conn_slot probe = { .family = 0xff }; /* no source: any connection */
+	struct conn_slot any = { .family = 0xff }; /* matches no source */
 	struct conn_slot *victim;
 	size_t same;
 
-	if (srv->lim.n > ACCEPT_SHED && srv->lim.n - ACCEPT_SHED < srv->lim.max_conns) {
-		srv->lim.max_conns = srv->lim.n - ACCEPT_SHED;
-		LOG_SRV(srv, MGW_LOGL_NOTICE, "out of descriptors: max_connections now %zu",
-			srv->lim.max_conns);
-	}
+	srv->lim.max_conns = fd_cap(srv, srv->max_conns);
 	for (int i = 0; i < ACCEPT_SHED; i++) {
-		if (conn_limit_admit(&srv->lim, &probe, &victim, &same) != CONN_SHED)
+		struct conn_limit l = srv->lim;
+
+		l.max_conns = 1; /* "full": pick the oldest of the lowest rank */
+		if (conn_limit_admit(&l, &any, &victim, &same) != CONN_SHED)
 			break;
 		srv->shed++;
 		talloc_free(victim->owner);
@@ -1491,8 +1508,9 @@ static size_t fd_cap(struct mgw_http_server *s, size_t want)
 	n = n > reserve + 16 ? n - reserve : 16;
 	if (n >= want)
 		return want;
-	LOG_SRV(s, MGW_LOGL_NOTICE, "max_connections %zu lowered to %zu (RLIMIT_NOFILE %llu)",
-		want, n, (unsigned long long)rl.rlim_cur);
+	if (n != s->lim.max_conns)
+		LOG_SRV(s, MGW_LOGL_NOTICE, "max_connections %zu lowered to %zu (RLIMIT_NOFILE %llu)",
+			want, n, (unsigned long long)rl.rlim_cur);
 	return n;
 }
 
@@ -1540,12 +1558,12 @@ int mgw_http_server_start(void *ctx, struct event_base *base, const struct mgw_h
 	s->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
 	s->max_conns = cfg->max_conns ? cfg->max_conns : DEFAULT_MAX_CONNS;
 	s->max_streams = cfg->max_streams ? cfg->max_streams : DEFAULT_MAX_STREAMS;
-	server_limits(s, cfg);
 	s->handler = handler;
 	s->conn_cb = conn_cb;
 	s->arg = arg;
 	if (!(s->name = talloc_strdup(s, cfg->name ? cfg->name : "http")))
 		goto out;
+	server_limits(s, cfg);
 	if (!cfg->insecure) {
 		s->ssl_ctx = mgw_tls_server_ctx(cfg->cert, cfg->key, cfg->client_ca, cfg->keylog,
 						errbuf, errlen);
