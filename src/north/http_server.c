@@ -73,6 +73,10 @@
 /* file descriptors kept for everything else (store, log, M5S client, adapters) */
 #define FD_RESERVE_MIN 64
 #define ACCEPT_PAUSE_MS 100
+/* libevent's default is 128: under a connection flood a full backlog drops the M5S's SYN,
+ * which then waits for its retransmission (1 s, then 3 s). The kernel caps this at
+ * net.core.somaxconn (4096 on Debian 12). */
+#define LISTEN_BACKLOG 4096
 /* accepts per loop turn: a shed connection's descriptor is closed by libevent at the next
  * turn, so a burst of shed-and-take must stay well under the descriptor reserve */
 #define ACCEPT_BURST 32
@@ -1575,7 +1579,7 @@ int mgw_http_server_start(void *ctx, struct event_base *base, const struct mgw_h
 	s->lev = evconnlistener_new_bind(base, accept_cb, s,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
 						 LEV_OPT_CLOSE_ON_EXEC,
-					 -1, (struct sockaddr *)&ss, (int)sslen);
+					 LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)sslen);
 	if (!s->lev) {
 		snprintf(errbuf, errlen, "listen on %s:%d: %s", addr, cfg->port,
 			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
