@@ -18,8 +18,14 @@
  *   "Expect: 100-continue" or a larger Content-Length the handler gets it at once. The
  *   connection closes after every error answer. 1xx/204/304 carry no Content-Length
  *   (RFC 9110 8.6); every other answer has one.
- * - Timeouts: TLS handshake 10 s; idle (no bytes in, or output stuck) 120 s.
- * - A failed TLS handshake (or a peer that leaves during it) is reported to conn_cb.
+ * - Deadlines per phase (enum phase, absolute: bytes do not extend them): TLS handshake,
+ *   idle, request head, request body; plus a send deadline (bufferevent write timeout).
+ * - Slots: conn_limit.c sheds the oldest unauthenticated connection for a newcomer at
+ *   max_conns / max_per_source; max_conns follows RLIMIT_NOFILE; accept() out of
+ *   descriptors pauses the listener for 100 ms. Output over max_output stops reading.
+ * - A TLS handshake refused with an alert is reported to conn_cb; one that the peer left
+ *   or that passed its deadline is counted in the summary line only.
+ * (doc/internals/north.md "Listener limits")
  */
 #include <stdio.h>
 #include <string.h>

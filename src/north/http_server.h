@@ -37,7 +37,7 @@ struct mgw_http_server_cfg {
 	const char *cert, *key;
 	const char *client_ca; /* if set: client certificate required and verified */
 	size_t max_body;       /* larger bodies are answered by the handler with error 413 */
-	size_t max_conns;      /* 0: 1024 */
+	size_t max_conns;      /* 0: 1024; never above RLIMIT_NOFILE minus a reserve */
 	unsigned max_streams;  /* h2 SETTINGS_MAX_CONCURRENT_STREAMS; 0: 128 */
 	/* abuse limits (conn_limit.h, doc/internals/north.md); 0 means the default given */
 	size_t max_per_source; /* connections from one address; 0: 256 */
@@ -51,7 +51,9 @@ struct mgw_http_server_cfg {
 };
 
 /* A failed connection attempt (TLS handshake refused: wrong version, no shared cipher,
- * bad or missing client certificate), for the audit log. */
+ * bad or missing client certificate), for the audit log. Not reported: handshakes the peer
+ * left without an alert or that passed handshake_ms (counted in the server's summary line:
+ * an attack makes thousands). */
 struct mgw_http_conn_event {
 	const char *peer;   /* "127.0.0.1:40000" */
 	const char *reason; /* one line, from OpenSSL's error queue, no secrets */
