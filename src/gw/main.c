@@ -259,7 +259,6 @@ static int gw_start(struct gw *gw)
 	char why[512] = "";
 	int rc;
 
-	raise_nofile();
 	if (!(gw->base = event_base_new())) {
 		LOGP(DGW, MGW_LOGL_ERROR, "cannot create the event loop");
 		return 2;
@@ -342,6 +341,9 @@ static int gw_start(struct gw *gw)
 		return 2;
 	}
 	mgw_core_set_jose(gw->core, gw->jose, gw->jose_rp);
+	/* after the configuration, registry and store were accepted (their errors come alone),
+	 * before the adapters and the listener size themselves */
+	raise_nofile();
 	for (size_t i = 0; adapters[i].ops; i++) {
 		const struct mgw_adapter_ops *ops = adapters[i].ops;
 		const void *acfg = *(void *const *)((const char *)gw->cfg + adapters[i].cfg_off);
