@@ -5,7 +5,8 @@
 # PROBE_MAX (1 s); the gateway's RSS stays within +100 MiB, its CPU stays below CPU_MAX %
 # and its log does not flood. Attacks (tests/lib/north-abuse.py, loopback, bounded):
 #   1 1,000 connections sending a ClientHello one byte per second (more than max_connections)
-#   2 HTTP/1.1 slowloris headers over TLS (client certificates from client_ca)
+#   2 HTTP/1.1 slowloris headers over TLS (client certificates from client_ca); a body a
+#     byte a second; h2 connections that never send a request
 #   3 2,000 connections idle after their ClientHello
 #   4 an h2 client flooding PING without reading
 #   5 an endless chunked body
@@ -48,6 +49,8 @@ north:
     max_per_source: 200
     handshake_timeout: 3s
     header_timeout: 3s
+    body_timeout: 3s
+    idle_timeout: 3s
     send_timeout: 3s"
 	: >gw.log
 	if [ -n "${1:-}" ]; then
@@ -142,6 +145,14 @@ attack "HTTP/1.1 slowloris x150" 8 slowloris "$port" 8 150 --src 127.0.2 $DEV
 [ "$(att '["opened"]')" -ge 100 ] || fail "slowloris: only $(att '["opened"]') connections opened"
 [ "$(att '["held_at_end"]')" = 0 ] || fail "slowloris: $(att '["held_at_end"]') connections still open after 8 s"
 echo "ok 2 slowloris"
+# 2b: a body a byte a second (body_timeout 3 s), and h2 connections without a request
+# (idle_timeout 3 s) that read everything: closed by their deadlines, not by the peer
+attack "HTTP/1.1 slow body x20" 6 slowbody "$port" 6 20 --src 127.0.2 $DEV
+[ "$(att '["opened"]')" = 20 ] || fail "slow body: only $(att '["opened"]') connections opened"
+[ "$(att '["held_at_end"]')" = 0 ] || fail "slow body: $(att '["held_at_end"]') connections still open after 6 s"
+attack "h2 idle x20" 6 h2idle "$port" 6 20 --src 127.0.2 $DEV
+[ "$(att '["held_at_end"]')" = 0 ] || fail "h2 idle: $(att '["held_at_end"]') connections still open after 6 s"
+echo "ok 2b slow body, idle h2"
 
 # 3: 2,000 idle connections (ClientHello sent, then nothing) from 10 addresses
 attack "2000 idle" 10 idle "$port" 10 2000 --src 127.0.3 --nsrc 10 --rate 400

@@ -8,6 +8,9 @@ Modes:
   slowloris N N TLS connections (client cert) sending HTTP/1.1 headers a byte a second
   h2ping      one h2 connection (client cert) flooding PING, never reading
   chunked     one HTTP/1.1 connection (client cert) sending an endless chunked body
+  h2idle N    N h2 connections (client cert) that send the preface and SETTINGS, then
+              nothing, reading all the while (the idle deadline must close them)
+  slowbody N  N HTTP/1.1 POSTs (client cert) whose 64-byte body comes a byte a second
 Options: --src PREFIX (source addresses PREFIX.1 .. PREFIX.--nsrc), --nsrc K,
   --cert/--key/--ca (TLS client). Closed connections are reopened (at most --rate per s)
   for drip and idle, so that the slots stay contested for the whole run.
@@ -171,6 +174,46 @@ def slowloris(a, stats):
         s.close()
 
 
+def hold(a, stats, alpn, first, drip):
+    """N TLS connections: send `first`, then a byte of `drip` a second, read everything;
+    report when the gateway closed them"""
+    ctx = tls_ctx(a, alpn)
+    conns = {}
+    for i in range(a.n):
+        try:
+            s = tls_conn(a, ctx, i)
+            s.sendall(first)
+            s.setblocking(False)
+            conns[s] = [0, time.time()]
+        except OSError:
+            stats["open_errors"] += 1
+    stats["opened"] = len(conns)
+    end = time.time() + a.seconds
+    lifetimes = []
+    while time.time() < end and conns:
+        for s, st in list(conns.items()):
+            try:
+                if st[0] < len(drip):
+                    s.send(drip[st[0]:st[0] + 1])
+                    st[0] += 1
+                while True:
+                    if s.recv(65536) == b"":
+                        raise OSError("eof")
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                pass
+            except OSError:
+                stats["closed_by_server"] += 1
+                lifetimes.append(time.time() - st[1])
+                del conns[s]
+                s.close()
+        time.sleep(1)
+    stats["held_at_end"] = len(conns)
+    lifetimes.sort()
+    stats["median_lifetime"] = round(lifetimes[len(lifetimes) // 2], 2) if lifetimes else None
+    for s in conns:
+        s.close()
+
+
 def frame(ftype, flags, sid, payload):
     return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + sid.to_bytes(4, "big") + payload
 
@@ -234,6 +277,12 @@ def main():
         head = (b"POST /msgg-l3gdelivery/v1/deliver-message HTTP/1.1\r\nHost: gw\r\n"
                 b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
         flood(a, stats, "http/1.1", head, b"1000\r\n" + b"x" * 4096 + b"\r\n")
+    elif a.mode == "h2idle":
+        hold(a, stats, "h2", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b""), b"")
+    elif a.mode == "slowbody":
+        head = (b"POST /msgg-l3gdelivery/v1/deliver-message HTTP/1.1\r\nHost: gw\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 64\r\n\r\n")
+        hold(a, stats, "http/1.1", head, b"x" * 64)
     else:
         p.error("unknown mode")
     print(json.dumps(stats), flush=True)
