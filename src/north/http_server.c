@@ -204,6 +204,7 @@ static void conn_input(struct conn *c);
 static int h2_flush(struct conn *c);
 static size_t fd_cap(struct mgw_http_server *s, size_t want);
 static void conn_phase(struct conn *c, enum phase ph);
+static void conn_close_flushed(struct conn *c);
 
 /* ---- requests ---- */
 
@@ -495,6 +496,12 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		LOG_CONN(c, MGW_LOGL_DEBUG, "%s deadline passed: closed", phase_name(c->phase));
 		c->srv->timed_out++;
 		summary(c->srv);
+	}
+	if (c->proto == P_H2 && !c->out_paused &&
+	    nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR) == 0 && h2_flush(c) == 0) {
+		/* GOAWAY first, so that a client does not send a request into the close */
+		conn_close_flushed(c);
+		return;
 	}
 	conn_close_later(c);
 }

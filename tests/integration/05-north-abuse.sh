@@ -152,6 +152,7 @@ attack "HTTP/1.1 slow body x20" 6 slowbody "$port" 6 20 --src 127.0.2 $DEV
 [ "$(att '["held_at_end"]')" = 0 ] || fail "slow body: $(att '["held_at_end"]') connections still open after 6 s"
 attack "h2 idle x20" 6 h2idle "$port" 6 20 --src 127.0.2 $DEV
 [ "$(att '["held_at_end"]')" = 0 ] || fail "h2 idle: $(att '["held_at_end"]') connections still open after 6 s"
+[ "$(att '["goaway"]')" = 20 ] || fail "h2 idle: only $(att '["goaway"]') of 20 got a GOAWAY before the close"
 echo "ok 2b slow body, idle h2"
 
 # 3: 2,000 idle connections (ClientHello sent, then nothing) from 10 addresses

@@ -184,10 +184,11 @@ def hold(a, stats, alpn, first, drip):
             s = tls_conn(a, ctx, i)
             s.sendall(first)
             s.setblocking(False)
-            conns[s] = [0, time.time()]
+            conns[s] = [0, time.time(), b""]
         except OSError:
             stats["open_errors"] += 1
     stats["opened"] = len(conns)
+    stats["goaway"] = 0
     end = time.time() + a.seconds
     lifetimes = []
     while time.time() < end and conns:
@@ -197,8 +198,12 @@ def hold(a, stats, alpn, first, drip):
                     s.send(drip[st[0]:st[0] + 1])
                     st[0] += 1
                 while True:
-                    if s.recv(65536) == b"":
+                    d = s.recv(65536)
+                    if d == b"":
+                        if alpn == "h2" and has_goaway(st[2]):
+                            stats["goaway"] += 1
                         raise OSError("eof")
+                    st[2] += d
             except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
                 pass
             except OSError:
@@ -212,6 +217,15 @@ def hold(a, stats, alpn, first, drip):
     stats["median_lifetime"] = round(lifetimes[len(lifetimes) // 2], 2) if lifetimes else None
     for s in conns:
         s.close()
+
+
+def has_goaway(b):
+    """b holds whole h2 frames from the server: is one of them a GOAWAY?"""
+    while len(b) >= 9:
+        if b[3] == 7:
+            return True
+        b = b[9 + int.from_bytes(b[:3], "big"):]
+    return False
 
 
 def frame(ftype, flags, sid, payload):
