@@ -5,8 +5,10 @@
  *
  * Ranks (what a connection has shown so far):
  *   CONN_RANK_NEW     accepted, TLS handshake not done (or plain and no request yet)
- *   CONN_RANK_TLS     TLS done without a verified client certificate, no request yet
- *   CONN_RANK_TRUSTED a verified client certificate, or at least one complete request
+ *   CONN_RANK_TLS     TLS done without a verified client certificate
+ *   CONN_RANK_CERT    TLS done with a verified client certificate (from client_ca: which
+ *                     may sign more than M5S certificates), not yet answered < 400
+ *   CONN_RANK_TRUSTED a request was answered < 400: the caller passed every check
  * When the listener is at max_conns, or the new connection's source address at
  * max_per_source, the oldest connection of the lowest rank below TRUSTED is shed to make
  * room (of that source for the per-source cap); if every candidate is TRUSTED the new
@@ -24,6 +26,7 @@ struct sockaddr;
 enum conn_rank {
 	CONN_RANK_NEW,
 	CONN_RANK_TLS,
+	CONN_RANK_CERT,
 	CONN_RANK_TRUSTED,
 };
 

@@ -1179,7 +1179,7 @@ static void tls_connected(struct conn *c)
 		conn_close_later(c);
 		return;
 	}
-	c->slot.rank = c->client_fp ? CONN_RANK_TRUSTED : CONN_RANK_TLS;
+	c->slot.rank = c->client_fp ? CONN_RANK_CERT : CONN_RANK_TLS;
 	SSL_get0_alpn_selected(ssl, &alpn, &alpnlen);
 	if (alpnlen == 2 && memcmp(alpn, "h2", 2) == 0) {
 		c->proto = P_H2;

@@ -93,6 +93,28 @@ START_TEST(tls_shed_after_new)
 }
 END_TEST
 
+START_TEST(cert_shed_after_tls)
+{
+	struct conn_limit l = { .max_conns = 3, .max_per_source = 0 };
+	struct conn_slot n, *v;
+	size_t same;
+
+	at(&slots[0], "10.0.0.1", CONN_RANK_CERT);
+	at(&slots[1], "10.0.0.2", CONN_RANK_TLS);
+	at(&slots[2], "10.0.0.3", CONN_RANK_CERT);
+	for (int i = 0; i < 3; i++)
+		conn_limit_add(&l, &slots[i]);
+	at(&n, "10.0.0.4", CONN_RANK_NEW);
+	ck_assert_int_eq(conn_limit_admit(&l, &n, &v, &same), CONN_SHED);
+	ck_assert_ptr_eq(v, &slots[1]); /* TLS before CERT, although CERT 0 is older */
+	conn_limit_remove(&l, v);
+	conn_limit_add(&l, &n);
+	n.rank = CONN_RANK_TRUSTED;
+	ck_assert_int_eq(conn_limit_admit(&l, &n, &v, &same), CONN_SHED);
+	ck_assert_ptr_eq(v, &slots[0]); /* then the oldest CERT */
+}
+END_TEST
+
 START_TEST(all_trusted_refuses)
 {
 	struct conn_limit l = { .max_conns = 2, .max_per_source = 0 };
@@ -155,6 +177,7 @@ int main(void)
 	tcase_add_test(tc, admit_below_caps);
 	tcase_add_test(tc, global_cap_sheds_oldest_new_first);
 	tcase_add_test(tc, tls_shed_after_new);
+	tcase_add_test(tc, cert_shed_after_tls);
 	tcase_add_test(tc, all_trusted_refuses);
 	tcase_add_test(tc, per_source_sheds_own_only);
 	tcase_add_test(tc, remove_keeps_order);
