@@ -235,6 +235,16 @@ static void conn_drop(struct mq_conn *c, bool nack)
 	mq_conn_schedule(ad, delay);
 }
 
+/* lab.keylog: the context libmosquitto made, before the first handshake secrets exist (its
+ * ClientHello is out, the ServerHello is read by our next loop_read) */
+static void keylog_attach(struct mq_conn *c)
+{
+	SSL *ssl;
+
+	if (mgw_keylog_on() && (ssl = mosquitto_ssl_get(c->mosq)))
+		mgw_keylog_attach(SSL_get_SSL_CTX(ssl));
+}
+
 static void conn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -337,6 +347,7 @@ static void conn_io(struct mq_conn *c, short what)
 			conn_drop(c, false);
 			return;
 		}
+		keylog_attach(c); /* a connect that was in progress has its TLS context only now */
 	}
 	/* first what waited: the acknowledgements of a round that is durable now */
 	if (handshake_done(c) && mosquitto_want_write(c->mosq)) {
@@ -438,16 +449,6 @@ static int handle_tls(struct mq_conn *c)
 		return MGW_E_TLS;
 	}
 	return MGW_OK;
-}
-
-/* lab.keylog: the context libmosquitto made, before the first handshake secrets exist (its
- * ClientHello is out, the ServerHello is read by our next loop_read) */
-static void keylog_attach(struct mq_conn *c)
-{
-	SSL *ssl;
-
-	if (mgw_keylog_on() && (ssl = mosquitto_ssl_get(c->mosq)))
-		mgw_keylog_attach(SSL_get_SSL_CTX(ssl));
 }
 
 /* MQTT 5 CONNECT properties (Session Expiry Interval) without a blocking connect:
