@@ -39,6 +39,7 @@
 #include <mgw/core.h>
 #include <mgw/err.h>
 #include <mgw/log.h>
+#include <mgw/tls_policy.h>
 
 #include "mqtt_int.h"
 
@@ -427,12 +428,13 @@ static struct mosquitto *handle_new(struct mq_conn *c)
  * certificate fails verification. The lab key log is attached once the context exists. */
 static int handle_tls(struct mq_conn *c)
 {
-	const struct mgw_mqtt_tls *t = c->ad->cfg->broker->tls;
+	const struct mgw_tls_client *t = c->ad->cfg->broker->tls;
 	int rc;
 
 	rc = mosquitto_tls_set(c->mosq, t->ca, NULL, t->cert, t->key, NULL);
 	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_tls_opts_set(c->mosq, SSL_VERIFY_PEER, "tlsv1.2", NULL);
+		rc = mosquitto_tls_opts_set(c->mosq, SSL_VERIFY_PEER, "tlsv1.2",
+					    MGW_TLS_POLICY_CIPHERS12);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		LOG_MQ(c->ad, MGW_LOGL_ERROR, "TLS setup: %s", mosquitto_strerror(rc));
 		return MGW_E_TLS;
@@ -440,14 +442,17 @@ static int handle_tls(struct mq_conn *c)
 	return MGW_OK;
 }
 
-/* lab.keylog: the context libmosquitto made, before the first handshake secrets exist (its
- * ClientHello is out, the ServerHello is read by our next loop_read) */
-static void keylog_attach(struct mq_conn *c)
+/* once libmosquitto made the connection's SSL (its ClientHello may be out): what the TLS
+ * policy can still set on it (no renegotiation), and the lab key log on its context, before
+ * the first handshake secrets exist (the ServerHello is read by our next loop_read) */
+static void ssl_attach(struct mq_conn *c)
 {
-	SSL *ssl;
+	SSL *ssl = mosquitto_ssl_get(c->mosq);
 
-	if (mgw_keylog_on() && (ssl = mosquitto_ssl_get(c->mosq)))
-		mgw_keylog_attach(SSL_get_SSL_CTX(ssl));
+	if (!ssl)
+		return;
+	mgw_tls_policy_apply_ssl(ssl);
+	mgw_keylog_attach(SSL_get_SSL_CTX(ssl)); /* lab.keylog only */
 }
 
 /* MQTT 5 CONNECT properties (Session Expiry Interval) without a blocking connect:
@@ -508,7 +513,7 @@ static void conn_start(struct mq_ad *ad)
 	}
 	if ((c->fd = mosquitto_socket(c->mosq)) < 0)
 		goto fail;
-	keylog_attach(c);
+	ssl_attach(c);
 	c->tcp_connecting = true;
 	if (!(c->read_ev = event_new(ad->base, c->fd, EV_READ | EV_PERSIST, conn_cb, c)) ||
 	    !(c->write_ev = event_new(ad->base, c->fd, EV_WRITE, conn_cb, c)) ||
