@@ -31,9 +31,6 @@ int mgw_tls_policy_apply(struct ssl_ctx_st *ctx);
  * the SSL once it exists (no renegotiation, no compression). The library is given the
  * floor and the lists through its own API. */
 void mgw_tls_policy_apply_ssl(struct ssl_st *ssl);
-/* MGW_OK if the established connection meets the policy (version >= TLS 1.2, an AEAD
- * suite): a check where a library made the context. MGW_E_POLICY otherwise, with why. */
-int mgw_tls_policy_check(const struct ssl_st *ssl, const char **why);
 
 /* A client-TLS block: the peer's certificate is verified against ca (its name or address
  * must match the host the link is configured with); cert and key (together) are the

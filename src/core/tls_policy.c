@@ -25,21 +25,3 @@ void mgw_tls_policy_apply_ssl(SSL *ssl)
 {
 	SSL_set_options(ssl, POLICY_OPTIONS);
 }
-
-int mgw_tls_policy_check(const SSL *ssl, const char **why)
-{
-	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-	int rc = MGW_E_POLICY;
-
-	if (SSL_version(ssl) < TLS1_2_VERSION) {
-		*why = "protocol below TLS 1.2";
-		goto out;
-	}
-	if (!c || !SSL_CIPHER_is_aead(c)) {
-		*why = "not an AEAD cipher suite";
-		goto out;
-	}
-	rc = MGW_OK;
-out:
-	return rc;
-}
