@@ -58,13 +58,29 @@ static void conn_io(struct mq_conn *c, short what);
 
 /* ---- libmosquitto's callbacks: they only record; the loop acts after the call returns ---- */
 
+/* libmosquitto reports a TLS failure's cause only in its log ("OpenSSL Error[0]: ..."):
+ * the first such line of a connection is kept for the one line that logs the failure */
+static bool tls_cause(struct mq_conn *c, int level, const char *str)
+{
+	const char *p;
+
+	if (!(level & MOSQ_LOG_ERR) || strncmp(str, "OpenSSL Error", 13) != 0)
+		return false;
+	if (!c->tls_err[0]) {
+		p = strstr(str, ": ");
+		snprintf(c->tls_err, sizeof(c->tls_err), "%s", p ? p + 2 : str);
+	}
+	return true;
+}
+
 static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 {
 	enum mgw_log_level l;
 
 	(void)mosq;
-	(void)obj;
-	if (level & MOSQ_LOG_ERR)
+	if (obj && tls_cause(obj, level, str))
+		l = MGW_LOGL_DEBUG;
+	else if (level & MOSQ_LOG_ERR)
 		l = MGW_LOGL_ERROR;
 	else if (level & MOSQ_LOG_WARNING)
 		l = MGW_LOGL_NOTICE;
@@ -103,6 +119,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
 	}
 	c->connack = true;
 	ad->n.connects++;
+	ad->last_fail[0] = '\0';
 	LOG_MQ(ad, MGW_LOGL_NOTICE, "connected as '%s' (MQTT %s%s, session %s)",
 	       ad->cfg->client_id, ad->v311 ? "3.1.1" : "5",
 	       ad->cfg->broker->tls ? ", TLS" : ", NO TLS",
@@ -278,13 +295,33 @@ static void rearm(struct mq_conn *c)
 		event_del(c->write_ev);
 }
 
+/* one line per failed connection attempt, with its cause (a TLS failure: OpenSSL's reason);
+ * the same failure again on the next attempts is logged at info, not notice */
+static void log_fail(struct mq_conn *c, const char *what, int rc)
+{
+	struct mq_ad *ad = c->ad;
+	char line[sizeof(ad->last_fail)];
+
+	if (rc == MOSQ_ERR_TLS && c->tls_err[0])
+		snprintf(line, sizeof(line), "%s: TLS: %s", what, c->tls_err);
+	else
+		snprintf(line, sizeof(line), "%s: %s", what,
+			 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	if (strcmp(line, ad->last_fail) != 0) {
+		LOG_MQ(ad, MGW_LOGL_NOTICE, "%s", line);
+		snprintf(ad->last_fail, sizeof(ad->last_fail), "%s", line);
+	} else {
+		LOG_MQ(ad, MGW_LOGL_INFO, "%s (again)", line);
+	}
+}
+
 /* after a libmosquitto call: false when the connection is gone (and c freed) */
 static bool conn_alive(struct mq_conn *c, int rc)
 {
 	if (rc == MOSQ_ERR_SUCCESS && !c->lost && !c->refused)
 		return true;
 	if (!c->lost && !c->refused && !c->ad->stopping)
-		LOG_MQ(c->ad, MGW_LOGL_NOTICE, "connection failed: %s", mosquitto_strerror(rc));
+		log_fail(c, c->connack ? "connection failed" : "cannot connect", rc);
 	conn_drop(c, false);
 	return false;
 }
@@ -507,8 +544,7 @@ static void conn_start(struct mq_ad *ad)
 	rc = mosquitto_connect_bind_async(c->mosq, cfg->broker->host, (int)cfg->broker->port,
 					  keepalive, NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		LOG_MQ(ad, MGW_LOGL_NOTICE, "cannot connect: %s",
-		       rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		log_fail(c, "cannot connect", rc);
 		goto fail;
 	}
 	if ((c->fd = mosquitto_socket(c->mosq)) < 0)
