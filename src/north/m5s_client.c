@@ -49,6 +49,7 @@
 #include <mgw/msg.h>
 #include <mgw/north.h>
 #include <mgw/store.h>
+#include <mgw/tls_policy.h>
 
 #include "tls.h"
 
@@ -263,12 +264,15 @@ static struct xfer *xfer_new(struct mgw_north_client *c)
 }
 
 /* the options every request shares: TLS policy, protocol, timeouts */
-/* lab.keylog: libcurl hands over each new SSL_CTX (OpenSSL backend) */
-static CURLcode keylog_ctx_cb(CURL *curl, void *ssl_ctx, void *arg)
+/* libcurl hands over each new SSL_CTX (OpenSSL backend): the whole TLS policy (its options
+ * give the floor and the lists, not no-renegotiation), and the lab key log */
+static CURLcode tls_ctx_cb(CURL *curl, void *ssl_ctx, void *arg)
 {
 	(void)curl;
 	(void)arg;
-	mgw_keylog_attach(ssl_ctx);
+	if (mgw_tls_policy_apply(ssl_ctx) != MGW_OK)
+		return CURLE_SSL_CIPHER;
+	mgw_keylog_attach(ssl_ctx); /* lab.keylog only */
 	return CURLE_OK;
 }
 
@@ -304,15 +308,15 @@ static int easy_common(struct mgw_north_client *c, struct xfer *x, const char *u
 		SET(CURLOPT_SSL_VERIFYPEER, 1L);
 		SET(CURLOPT_SSL_VERIFYHOST, 2L);
 		SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-		SET(CURLOPT_SSL_CIPHER_LIST, MGW_TLS12_CIPHERS);
+		SET(CURLOPT_SSL_CIPHER_LIST, MGW_TLS_POLICY_CIPHERS12);
+		SET(CURLOPT_TLS13_CIPHERS, MGW_TLS_POLICY_CIPHERS13);
+		SET(CURLOPT_SSL_CTX_FUNCTION, tls_ctx_cb);
 		if (c->ca)
 			SET(CURLOPT_CAINFO, c->ca);
 		if (c->cert)
 			SET(CURLOPT_SSLCERT, c->cert);
 		if (c->key)
 			SET(CURLOPT_SSLKEY, c->key);
-		if (mgw_keylog_on())
-			SET(CURLOPT_SSL_CTX_FUNCTION, keylog_ctx_cb); /* lab.keylog only */
 	}
 #undef SET
 	if (cc != CURLE_OK) {
