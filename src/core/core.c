@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <talloc.h>
 
+#include <mgw/backoff.h>
 #include <mgw/codec.h>
 #include <mgw/core.h>
 #include <mgw/jose.h>
@@ -40,6 +41,7 @@ struct mgw_core {
 	bool south_stopping;
 	const struct mgw_jose_keyset *jose; /* protection profiles toward ASs, or NULL */
 	struct mgw_jose_replay *jose_rp;    /* downlink replay cache */
+	struct mgw_backoff south_bo;        /* downlink retries */
 };
 
 /* one downlink delivery handed to an adapter */
@@ -60,6 +62,7 @@ struct submit {
 	int rc;
 	struct mgw_verdict v;
 	enum mgw_queue q;
+	struct mgw_identity id; /* who submitted it: for the second audit record */
 };
 
 static void notify_cb(evutil_socket_t fd, short what, void *arg)
@@ -101,6 +104,7 @@ int mgw_core_alloc(void *ctx, const struct mgw_core_cfg *cfg, struct mgw_securit
 	c->sec = sec;
 	c->store = store;
 	c->router = router;
+	mgw_backoff_init(&c->south_bo, SOUTH_RETRY_MIN_MS, SOUTH_RETRY_MAX_MS, 0);
 	for (int q = 0; q < _MGW_Q_COUNT; q++)
 		if (!(c->notify[q].ev = event_new(cfg->base, -1, 0, notify_cb, &c->notify[q])))
 			goto nomem;
@@ -196,8 +200,13 @@ static void stored_cb(void *arg, int rc, int64_t id)
 		     mgw_dir_name(sub->msg->dir), sub->msg->ori.addr, sub->msg->msg_id,
 		     (long long)id);
 	} else {
-		LOGP_RC(DCORE, MGW_LOGL_ERROR, rc, "%s %s/%s not stored", mgw_dir_name(sub->msg->dir),
+		LOGP_RC(DCORE, MGW_LOGL_NOTICE, rc, "%s %s/%s not stored", mgw_dir_name(sub->msg->dir),
 			sub->msg->ori.addr, sub->msg->msg_id);
+		/* security audited "accept" before the store had it: a second record says it
+		 * was refused after all, naming the store error (interfaces.md 6) */
+		mgw_security_audit_reject(sub->core->sec, sub->msg->dir, sub->msg->ingress, &sub->id,
+					  sub->msg->msg_id, rc, "STORE",
+					  "accepted, then not stored (store write failed): refused");
 		sub->v.rc = rc;
 		snprintf(sub->v.cause, sizeof(sub->v.cause), "%s", mgw_errname(rc));
 		snprintf(sub->v.detail, sizeof(sub->v.detail), "store: %s", mgw_strerror(rc));
@@ -277,6 +286,7 @@ int mgw_core_submit(struct mgw_core *c, struct mgw_msg *msg, const struct mgw_id
 		mgw_msg_free(msg);
 		return MGW_E_NOMEM;
 	}
+	sub->id = *id;
 	msg->dir = MGW_DIR_UPLINK;
 	msg->ingress = id->ingress;
 	if (!msg->created_ms)
@@ -426,6 +436,7 @@ int mgw_core_accept_downlink(struct mgw_core *c, struct mgw_msg *msg,
 		mgw_msg_free(msg);
 		return MGW_E_NOMEM;
 	}
+	sub->id = *caller;
 	msg->dir = MGW_DIR_DOWNLINK;
 	msg->ingress = MGW_IN_NORTH;
 	if (!msg->created_ms)
@@ -461,7 +472,8 @@ static void report_stored(void *arg, int rc, int64_t id)
 		LOGP(DCORE, MGW_LOGL_INFO, "report %s for %s/%s queued %s as #%lld",
 		     r->deliv_st_name, r->dest.addr, r->msg_id, mgw_dir_name(r->dir), (long long)id);
 	else
-		LOGP_RC(DCORE, MGW_LOGL_ERROR, rc, "report for %s/%s lost", r->dest.addr, r->msg_id);
+		LOGP(DCORE, MGW_LOGL_NOTICE, "report %s for %s/%s not stored yet: kept, written when "
+		     "the store takes writes again", r->deliv_st_name, r->dest.addr, r->msg_id);
 	talloc_free(r);
 }
 
@@ -508,6 +520,7 @@ static int report(struct mgw_core *c, const struct mgw_msg *m, bool delivered, c
 	in.blob = blob;
 	in.blob_len = len;
 	in.expiry_ms = r->expiry_ms;
+	in.keep = true; /* nobody would send it again: the store keeps it through a failed write */
 	if ((rc = mgw_store_enqueue(c->store, &in, report_stored, r)) != MGW_OK)
 		goto fail;
 	talloc_free(blob);
@@ -531,13 +544,9 @@ int mgw_core_report_delivered(struct mgw_core *c, const struct mgw_msg *m)
 
 /* ---- downlink dispatcher: SOUTH queue -> adapters ---- */
 
-static int64_t south_backoff(uint32_t attempts)
+static int64_t south_backoff(struct mgw_core *c, uint32_t attempts)
 {
-	int64_t d = SOUTH_RETRY_MIN_MS;
-
-	while (attempts-- > 0 && d < SOUTH_RETRY_MAX_MS)
-		d *= 2;
-	return d < SOUTH_RETRY_MAX_MS ? d : SOUTH_RETRY_MAX_MS;
+	return mgw_backoff_delay(&c->south_bo, attempts, 0);
 }
 
 static void delivered_cb(void *arg, int rc, bool retry, const char *cause)
@@ -558,7 +567,7 @@ static void delivered_cb(void *arg, int rc, bool retry, const char *cause)
 		     d->msg->msg_id, d->msg->dest.addr);
 		report(c, d->msg, true, NULL);
 	} else if (retry) {
-		src = mgw_store_retry(c->store, d->id, mgw_now_ms() + south_backoff(d->attempts));
+		src = mgw_store_retry(c->store, d->id, mgw_now_ms() + south_backoff(c, d->attempts));
 		LOGP(DCORE, MGW_LOGL_DEBUG, "downlink %s/%s to %s: %s, will retry",
 		     d->msg->ori.addr, d->msg->msg_id, d->msg->dest.addr, cause ? cause : mgw_strerror(rc));
 	} else {
@@ -800,7 +809,7 @@ static void absorb_segment(struct mgw_core *c, struct delivery *d, const struct 
 	mgw_store_complete(c->store, d->id);
 	goto out;
 retry:
-	mgw_store_retry(c->store, d->id, now + south_backoff(d->attempts));
+	mgw_store_retry(c->store, d->id, now + south_backoff(c, d->attempts));
 out:
 	free(text);
 	json_decref(st);
@@ -879,7 +888,7 @@ static void south_unprotected(struct mgw_core *c, struct delivery *d, int rc, in
 		if (mgw_store_barrier(c->store, south_barrier_cb, c) != MGW_OK)
 			LOGP(DCORE, MGW_LOGL_ERROR, "downlink: no wake-up after the commit");
 	} else if (rc == MGW_E_STORE || rc == MGW_E_NOMEM) {
-		mgw_store_retry(c->store, d->id, now + south_backoff(d->attempts));
+		mgw_store_retry(c->store, d->id, now + south_backoff(c, d->attempts));
 	} else {
 		LOGP(DCORE, MGW_LOGL_NOTICE, "downlink %s/%s to %s cannot be protected: %s",
 		     d->msg->ori.addr, d->msg->msg_id, d->msg->dest.addr, mgw_strerror(rc));
@@ -935,7 +944,7 @@ static void dispatch_south(struct mgw_core *c)
 			 * expiry) for a reload that brings it back */
 			LOGP(DCORE, MGW_LOGL_DEBUG, "downlink %s/%s: no %s for %s, waiting",
 			     d->msg->ori.addr, d->msg->msg_id, dev ? "adapter" : "device", d->msg->dest.addr);
-			mgw_store_retry(c->store, d->id, now + south_backoff(d->attempts));
+			mgw_store_retry(c->store, d->id, now + south_backoff(c, d->attempts));
 			talloc_free(d);
 			continue;
 		}
@@ -949,7 +958,7 @@ static void dispatch_south(struct mgw_core *c)
 		    MGW_OK) {
 			/* the adapter refused synchronously and will not call back */
 			c->south_inflight--;
-			mgw_store_retry(c->store, d->id, now + south_backoff(d->attempts));
+			mgw_store_retry(c->store, d->id, now + south_backoff(c, d->attempts));
 			talloc_free(d);
 		}
 	}
