@@ -186,6 +186,15 @@ static void finish_later(struct submit *sub, int rc)
 	}
 }
 
+/* Security audited "accept" before the store had the message: a second record says it was
+ * refused after all, naming the store error (interfaces.md 6). */
+static void audit_not_stored(struct submit *sub, int rc)
+{
+	mgw_security_audit_reject(sub->core->sec, sub->msg->dir, sub->msg->ingress, &sub->id,
+				  sub->msg->msg_id, rc, "STORE",
+				  "accepted, then not stored (store write failed): refused");
+}
+
 static void stored_cb(void *arg, int rc, int64_t id)
 {
 	struct submit *sub = arg;
@@ -202,11 +211,7 @@ static void stored_cb(void *arg, int rc, int64_t id)
 	} else {
 		LOGP_RC(DCORE, MGW_LOGL_NOTICE, rc, "%s %s/%s not stored", mgw_dir_name(sub->msg->dir),
 			sub->msg->ori.addr, sub->msg->msg_id);
-		/* security audited "accept" before the store had it: a second record says it
-		 * was refused after all, naming the store error (interfaces.md 6) */
-		mgw_security_audit_reject(sub->core->sec, sub->msg->dir, sub->msg->ingress, &sub->id,
-					  sub->msg->msg_id, rc, "STORE",
-					  "accepted, then not stored (store write failed): refused");
+		audit_not_stored(sub, rc);
 		sub->v.rc = rc;
 		snprintf(sub->v.cause, sizeof(sub->v.cause), "%s", mgw_errname(rc));
 		snprintf(sub->v.detail, sizeof(sub->v.detail), "store: %s", mgw_strerror(rc));
@@ -306,8 +311,10 @@ int mgw_core_submit(struct mgw_core *c, struct mgw_msg *msg, const struct mgw_id
 		return MGW_OK;
 	}
 	mgw_addr_fmt(&msg->dest, dest, sizeof(dest));
-	if ((rc = enqueue(sub, dest, msg->expiry_ms)) != MGW_OK)
+	if ((rc = enqueue(sub, dest, msg->expiry_ms)) != MGW_OK) {
+		audit_not_stored(sub, rc);
 		finish_later(sub, rc);
+	}
 	return MGW_OK;
 }
 
@@ -457,8 +464,10 @@ int mgw_core_accept_downlink(struct mgw_core *c, struct mgw_msg *msg,
 							       : 0);
 	msg->expiry_ms = expiry;
 	mgw_addr_fmt(&msg->dest, dest, sizeof(dest));
-	if ((rc = enqueue(sub, dest, expiry)) != MGW_OK)
+	if ((rc = enqueue(sub, dest, expiry)) != MGW_OK) {
+		audit_not_stored(sub, rc);
 		finish_later(sub, rc);
+	}
 	return MGW_OK;
 }
 
