@@ -127,7 +127,7 @@ static const struct mgw_cfg_item top_items[] = {
 	{ "north", MGW_CFG_SECTION, OFF(gw_cfg, north), 0, 0, 0, NULL,
 	  "the MSGin5G side (TS 29.538)", &mgw_north_schema },
 	{ "lab", MGW_CFG_SECTION, OFF(gw_cfg, lab), 0, 0, 0, NULL,
-	  "lab switches (never in production): lab: { enable: true, keylog: FILE }", &lab_schema },
+	  "lab switches (never in production): lab: { enable: true, keylog: FILE, store_fault: FILE }", &lab_schema },
 	{ "coap", MGW_CFG_SECTION, OFF(gw_cfg, coap), 0, 0, 0, NULL,
 	  "Non-3GPP devices over CoAP/DTLS 1.2 (libcoap)", &mgw_coap_schema },
 	{ "mqtt", MGW_CFG_SECTION, OFF(gw_cfg, mqtt), 0, 0, 0, NULL,
