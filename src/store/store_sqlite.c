@@ -140,8 +140,6 @@ enum stmt_id {
 	ST_CLAIM,
 	ST_CLAIM_DEST,
 	ST_SET_INFLIGHT,
-	ST_UNCLAIM,
-	ST_UNEXPIRE,
 	ST_COMPLETE,
 	ST_FAIL,
 	ST_RETRY,
@@ -178,8 +176,6 @@ static const char *const stmt_sql[_ST_COUNT] = {
 	/* one destination's entries are few: find them by destination, then sort */
 	[ST_CLAIM_DEST] = CLAIM_SQL("queue_dest", " AND e.dest_key = ?4"),
 	[ST_SET_INFLIGHT] = "UPDATE queue SET state = 1, updated_ms = ?2 WHERE id = ?1 AND state = 0",
-	[ST_UNCLAIM] = "UPDATE queue SET state = 0 WHERE id = ?1 AND state = 1",
-	[ST_UNEXPIRE] = "UPDATE queue SET state = 0, cause = NULL WHERE id = ?1 AND state = 3",
 	[ST_COMPLETE] = "UPDATE queue SET state = 2, updated_ms = ?2 WHERE id = ?1 AND state = 1",
 	[ST_FAIL] = "UPDATE queue SET state = 3, cause = ?2, updated_ms = ?3"
 		    " WHERE id = ?1 AND state IN (0, 1)",
