@@ -142,6 +142,13 @@ int mgw_store_kv_put(struct mgw_store *s, const char *ns, const char *key, const
 int mgw_store_kv_get(struct mgw_store *s, void *ctx, const char *ns, const char *key,
 		     int64_t now_ms, void **val, size_t *len);
 int mgw_store_kv_del(struct mgw_store *s, const char *ns, const char *key);
+/* The same, kept through a failed write like the queue changes (the header comment): for
+ * state that follows a delivery (an adapter's transaction map), not for writes that must
+ * be lost together with a message that was not stored (a replay window). During an episode
+ * mgw_store_kv_get() sees them. */
+int mgw_store_kv_put_kept(struct mgw_store *s, const char *ns, const char *key, const void *val,
+			  size_t len, int64_t expires_ms);
+int mgw_store_kv_del_kept(struct mgw_store *s, const char *ns, const char *key);
 /* Insert key if absent (or expired): MGW_OK; if present and live: MGW_E_REPLAY. */
 int mgw_store_kv_add_unique(struct mgw_store *s, const char *ns, const char *key, int64_t now_ms,
 			    int64_t expires_ms);

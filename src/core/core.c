@@ -994,7 +994,9 @@ static void south_tick_cb(evutil_socket_t fd, short what, void *arg)
 int mgw_core_kv_put(struct mgw_core *c, const char *ns, const char *key, const void *val,
 		    size_t len, int64_t expires_ms)
 {
-	return c ? mgw_store_kv_put(c->store, ns, key, val, len, expires_ms) : MGW_E_INVAL;
+	/* an adapter's state after a delivery (SMS receipts, the reply map): kept through a
+	 * failed store write, as the delivery's DONE is */
+	return c ? mgw_store_kv_put_kept(c->store, ns, key, val, len, expires_ms) : MGW_E_INVAL;
 }
 
 int mgw_core_kv_get(struct mgw_core *c, void *ctx, const char *ns, const char *key, void **val,
@@ -1005,7 +1007,7 @@ int mgw_core_kv_get(struct mgw_core *c, void *ctx, const char *ns, const char *k
 
 int mgw_core_kv_del(struct mgw_core *c, const char *ns, const char *key)
 {
-	return c ? mgw_store_kv_del(c->store, ns, key) : MGW_E_INVAL;
+	return c ? mgw_store_kv_del_kept(c->store, ns, key) : MGW_E_INVAL;
 }
 
 int mgw_core_kv_foreach(struct mgw_core *c, const char *ns, mgw_store_kv_cb cb, void *arg)

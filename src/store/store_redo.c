@@ -80,6 +80,35 @@ int store_redo_insert(struct store_redo *r, const struct mgw_store_entry_in *in,
 	return MGW_OK;
 }
 
+int store_redo_kv(struct store_redo *r, enum redo_op op, const char *ns, const char *key,
+		  const void *val, size_t len, int64_t expires_ms)
+{
+	struct redo_rec *x;
+
+	if (!(x = rec_new(r)))
+		return MGW_E_NOMEM;
+	x->op = op;
+	x->len = len;
+	x->expires_ms = expires_ms;
+	if (!(x->ns = talloc_strdup(r->rec, ns)) || !(x->key = talloc_strdup(r->rec, key)) ||
+	    (len && !(x->val = talloc_memdup(r->rec, val, len))))
+		return MGW_E_NOMEM;
+	r->n++;
+	return MGW_OK;
+}
+
+const struct redo_rec *store_redo_kv_last(const struct store_redo *r, const char *ns,
+					  const char *key)
+{
+	size_t i = r->n;
+
+	while (i-- > 0)
+		if ((r->rec[i].op == REDO_KV_PUT || r->rec[i].op == REDO_KV_DEL) &&
+		    strcmp(r->rec[i].ns, ns) == 0 && strcmp(r->rec[i].key, key) == 0)
+			return &r->rec[i];
+	return NULL;
+}
+
 size_t store_redo_count(const struct store_redo *r)
 {
 	return r ? r->n : 0;

@@ -1,5 +1,5 @@
 /* Private to the store: the writes of the message path that a failed batch must not lose
- * (queue state changes, and enqueues the store is asked to keep). Kept in order since the
+ * (queue state changes, enqueues and kv writes the store is asked to keep). Kept in order since the
  * last commit that succeeded; replayed in order by the next attempt (store_sqlite.c). No
  * SQLite in here. */
 #ifndef MGW_STORE_REDO_H
@@ -11,7 +11,7 @@
 
 #include <mgw/store.h>
 
-enum redo_op { REDO_STATE, REDO_INSERT };
+enum redo_op { REDO_STATE, REDO_INSERT, REDO_KV_PUT, REDO_KV_DEL };
 
 struct redo_rec {
 	enum redo_op op;
@@ -24,6 +24,11 @@ struct redo_rec {
 	int64_t at_ms;         /* updated_ms / created_ms */
 	/* REDO_INSERT: a copy of the entry */
 	struct mgw_store_entry_in in;
+	/* REDO_KV_PUT, REDO_KV_DEL */
+	char *ns, *key;
+	void *val;
+	size_t len;
+	int64_t expires_ms;
 };
 
 struct store_redo;
@@ -33,6 +38,11 @@ int store_redo_state(struct store_redo *r, int64_t id, enum mgw_qstate st, int64
 		     bool attempt, const char *cause, int64_t at_ms);
 int store_redo_insert(struct store_redo *r, const struct mgw_store_entry_in *in, int64_t id,
 		      int64_t at_ms);
+int store_redo_kv(struct store_redo *r, enum redo_op op, const char *ns, const char *key,
+		  const void *val, size_t len, int64_t expires_ms);
+/* The last kept kv write of (ns, key), or NULL. */
+const struct redo_rec *store_redo_kv_last(const struct store_redo *r, const char *ns,
+					  const char *key);
 size_t store_redo_count(const struct store_redo *r);
 const struct redo_rec *store_redo_at(const struct store_redo *r, size_t i);
 /* The entry must not be claimed at now_ms: its last kept state is not ACCEPTED, or it is

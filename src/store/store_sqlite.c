@@ -546,6 +546,16 @@ static int replay(struct mgw_store *s)
 			sqlite3_bind_int(st, 4, r->attempt ? 1 : 0);
 			bind_text(st, 5, r->cause);
 			sqlite3_bind_int64(st, 6, r->at_ms);
+		} else if (r->op == REDO_KV_PUT) {
+			st = stmt(s, ST_KV_PUT);
+			bind_text(st, 1, r->ns);
+			bind_text(st, 2, r->key);
+			bind_blob(st, 3, r->val, r->len);
+			sqlite3_bind_int64(st, 4, r->expires_ms);
+		} else if (r->op == REDO_KV_DEL) {
+			st = stmt(s, ST_KV_DEL);
+			bind_text(st, 1, r->ns);
+			bind_text(st, 2, r->key);
 		} else {
 			st = stmt(s, ST_REDO_INSERT);
 			sqlite3_bind_int(st, 1, r->in.q);
@@ -1499,9 +1509,53 @@ int mgw_store_kv_put(struct mgw_store *s, const char *ns, const char *key, const
 	return MGW_OK;
 }
 
+int mgw_store_kv_put_kept(struct mgw_store *s, const char *ns, const char *key, const void *val,
+			  size_t len, int64_t expires_ms)
+{
+	int rc;
+
+	if (!s || !ns || !key || (!val && len))
+		return MGW_E_INVAL;
+	rc = s->degraded ? MGW_E_STORE : mgw_store_kv_put(s, ns, key, val, len, expires_ms);
+	if (rc != MGW_OK && !(rc == MGW_E_STORE && s->degraded))
+		return rc;
+	return store_redo_kv(s->redo, REDO_KV_PUT, ns, key, val, len, expires_ms);
+}
+
+int mgw_store_kv_del_kept(struct mgw_store *s, const char *ns, const char *key)
+{
+	int rc;
+
+	if (!s || !ns || !key)
+		return MGW_E_INVAL;
+	rc = s->degraded ? MGW_E_STORE : mgw_store_kv_del(s, ns, key);
+	if (rc != MGW_OK && !(rc == MGW_E_STORE && s->degraded))
+		return rc;
+	return store_redo_kv(s->redo, REDO_KV_DEL, ns, key, NULL, 0, 0);
+}
+
+/* During an episode a kept kv write stands for the row: its value (or its absence). */
+static int kv_get_kept(const struct redo_rec *r, void *ctx, int64_t now_ms, void **val,
+		       size_t *len)
+{
+	char *v;
+
+	if (r->op == REDO_KV_DEL || (r->expires_ms && r->expires_ms <= now_ms))
+		return MGW_E_NOT_FOUND;
+	if (!(v = talloc_size(ctx, r->len + 1)))
+		return MGW_E_NOMEM;
+	if (r->len)
+		memcpy(v, r->val, r->len);
+	v[r->len] = '\0';
+	*val = v;
+	*len = r->len;
+	return MGW_OK;
+}
+
 int mgw_store_kv_get(struct mgw_store *s, void *ctx, const char *ns, const char *key,
 		     int64_t now_ms, void **val, size_t *len)
 {
+	const struct redo_rec *r;
 	sqlite3_stmt *st;
 	const void *b;
 	char *v;
@@ -1510,6 +1564,8 @@ int mgw_store_kv_get(struct mgw_store *s, void *ctx, const char *ns, const char 
 
 	if (!s || !ns || !key || !val || !len)
 		return MGW_E_INVAL;
+	if (s->degraded && (r = store_redo_kv_last(s->redo, ns, key)))
+		return kv_get_kept(r, ctx, now_ms, val, len);
 	st = stmt(s, ST_KV_GET);
 	bind_text(st, 1, ns);
 	bind_text(st, 2, key);

@@ -576,6 +576,41 @@ START_TEST(test_kept_changes)
 }
 END_TEST
 
+/* kv writes made with _kept survive a lost batch (seen meanwhile, written by the episode);
+ * plain ones are lost with it, as a replay window must be */
+START_TEST(test_kept_kv)
+{
+	struct mgw_store *s = open_ok();
+	void *v = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(mgw_store_kv_put_kept(s, "sms.dlr", "gone", "x", 1, 0), MGW_OK);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_put_kept(s, "sms.dlr", "id:1", "g:a", 3, 0), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_put(s, "cose.rw", "k", "1", 1, 0), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_del_kept(s, "sms.dlr", "gone"), MGW_OK);
+	mgw_store_test_fail_next_commit(s);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_E_STORE);
+	ck_assert(mgw_store_test_degraded(s));
+	/* seen during the episode */
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.dlr", "id:1", 0, &v, &len), MGW_OK);
+	ck_assert_str_eq(v, "g:a");
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.dlr", "gone", 0, &v, &len), MGW_E_NOT_FOUND);
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "cose.rw", "k", 0, &v, &len), MGW_E_NOT_FOUND);
+	/* kept while it lasts, plain ones refused */
+	ck_assert_int_eq(mgw_store_kv_put_kept(s, "sms.tx", "49170", "t", 1, 0), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_put(s, "cose.rw", "k", "2", 1, 0), MGW_E_STORE);
+	ck_assert_int_eq(mgw_store_test_retry(s), MGW_OK);
+	ck_assert(!mgw_store_test_degraded(s));
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.dlr", "id:1", 0, &v, &len), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.tx", "49170", 0, &v, &len), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.dlr", "gone", 0, &v, &len), MGW_E_NOT_FOUND);
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "cose.rw", "k", 0, &v, &len), MGW_E_NOT_FOUND);
+	mgw_store_close(s);
+	talloc_free_children(ctx);
+}
+END_TEST
+
 /* a barrier calls back once what was written before it is durable, or lost with it */
 START_TEST(test_barrier)
 {
@@ -1157,6 +1192,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_close_in_callback);
 	tcase_add_test(tc, test_commit_failure);
 	tcase_add_test(tc, test_kept_changes);
+	tcase_add_test(tc, test_kept_kv);
 	tcase_add_test(tc, test_barrier);
 	tcase_add_test(tc, test_kv);
 	tcase_add_test(tc, test_kv_replay);
