@@ -83,6 +83,11 @@ static int lab_check(void *obj, const char *path, struct mgw_cfg_err *err)
 		mgw_cfg_errf(err, obj, sub, "writes TLS secrets: only with lab.enable: true");
 		return -1;
 	}
+	if (l->store_fault && !l->enable) {
+		snprintf(sub, sizeof(sub), "%s.store_fault", path);
+		mgw_cfg_errf(err, obj, sub, "fault injection: only with lab.enable: true");
+		return -1;
+	}
 	return 0;
 }
 
@@ -92,6 +97,9 @@ static const struct mgw_cfg_item lab_items[] = {
 	{ "keylog", MGW_CFG_PATH, OFF(gw_lab_cfg, keylog), MGW_CFG_F_NEWFILE, 0, 0, NULL,
 	  "append the TLS/DTLS secrets of every connection here (NSS key log format, for "
 	  "Wireshark): anyone with this file reads all traffic" },
+	{ "store_fault", MGW_CFG_PATH, OFF(gw_lab_cfg, store_fault), MGW_CFG_F_NEWFILE, 0, 0, NULL,
+	  "fault injection: while this file exists every store COMMIT fails as SQLite's would "
+	  "with the error written in it (full, busy or ioerr; default full)" },
 	{ NULL },
 };
 
@@ -119,7 +127,7 @@ static const struct mgw_cfg_item top_items[] = {
 	{ "north", MGW_CFG_SECTION, OFF(gw_cfg, north), 0, 0, 0, NULL,
 	  "the MSGin5G side (TS 29.538)", &mgw_north_schema },
 	{ "lab", MGW_CFG_SECTION, OFF(gw_cfg, lab), 0, 0, 0, NULL,
-	  "lab switches (never in production): lab: { enable: true, keylog: FILE }", &lab_schema },
+	  "lab switches (never in production): lab: { enable: true, keylog: FILE, store_fault: FILE }", &lab_schema },
 	{ "coap", MGW_CFG_SECTION, OFF(gw_cfg, coap), 0, 0, 0, NULL,
 	  "Non-3GPP devices over CoAP/DTLS 1.2 (libcoap)", &mgw_coap_schema },
 	{ "mqtt", MGW_CFG_SECTION, OFF(gw_cfg, mqtt), 0, 0, 0, NULL,

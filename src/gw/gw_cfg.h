@@ -28,6 +28,7 @@ struct gw_queue_cfg {
 struct gw_lab_cfg {
 	bool enable; /* lab mode: the switches below are refused without it */
 	char *keylog; /* TLS/DTLS secrets, NSS key log format */
+	char *store_fault; /* while this file exists, store commits fail (fault injection) */
 };
 
 struct gw_cfg {

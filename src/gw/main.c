@@ -256,6 +256,8 @@ static int gw_start(struct gw *gw)
 	sopts.sync_full = gw->cfg->queue->sync == 0;
 	sopts.done_keep_ms = 24LL * 3600 * 1000;
 	sopts.group_us = gw->cfg->queue->group_commit_ms * 1000;
+	if (gw->cfg->lab && gw->cfg->lab->enable)
+		sopts.fault_file = gw->cfg->lab->store_fault;
 	if ((rc = mgw_store_open(gw->root, gw->cfg->store, &sopts, &gw->store, why, sizeof(why))) !=
 	    MGW_OK) {
 		LOGP(DGW, MGW_LOGL_ERROR, "store: %s", why);
