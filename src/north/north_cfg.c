@@ -115,7 +115,7 @@ static const struct mgw_cfg_item listen_items[] = {
 	{ "tls", MGW_CFG_SECTION, OFF(mgw_north_listen, tls), 0, 0, 0, NULL,
 	  "TLS: cert+key; client_ca requires M5S client certificates", &tls_schema },
 	{ "insecure", MGW_CFG_BOOL, OFF(mgw_north_listen, insecure), 0, 0, 0, "false",
-	  "plain HTTP (h1 and h2c) without TLS (labs only)" },
+	  "labs only: without tls plain HTTP (h1, h2c); beside tls.cert any TLS client is the M5S" },
 	{ "bearer_token", MGW_CFG_STR, OFF(mgw_north_listen, bearer_token), MGW_CFG_F_SECRET, 0,
 	  4096, NULL, "lab shortcut: callers must send 'Authorization: Bearer <this>'" },
 	{ "oauth2", MGW_CFG_SECTION, OFF(mgw_north_listen, oauth2), 0, 0, 0, NULL,
