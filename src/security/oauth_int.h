@@ -32,5 +32,15 @@ struct oauth_keyset {
  * MGW_E_CONFIG with a one-line reason in why. */
 int oauth_keys_load(void *ctx, const char *file, struct oauth_keyset **out, char *why,
 		    size_t whylen);
+/* The same for the file's bytes (fuzz target, unit tests). */
+int oauth_keys_parse(void *ctx, const char *buf, size_t len, struct oauth_keyset **out,
+		     char *why, size_t whylen);
+
+struct mgw_oauth2_check;
+struct mgw_token_verifier;
+/* mgw_token_verifier_alloc() with the key file's bytes given (fuzz target, unit tests). */
+int oauth_verifier_alloc_buf(void *ctx, const struct mgw_oauth2_check *cfg, const char *keys,
+			     size_t len, struct mgw_token_verifier **out, char *errbuf,
+			     size_t errlen);
 
 #endif

@@ -324,21 +324,23 @@ out:
 	return rc;
 }
 
-int oauth_keys_load(void *ctx, const char *file, struct oauth_keyset **out, char *why,
-		    size_t whylen)
+int oauth_keys_parse(void *ctx, const char *buf, size_t len, struct oauth_keyset **out,
+		     char *why, size_t whylen)
 {
 	struct oauth_keyset *ks = talloc_zero(ctx, struct oauth_keyset);
-	char *buf = NULL;
-	size_t len = 0, i = 0;
+	size_t i = 0;
 	int rc;
 
 	if (!ks) {
 		snprintf(why, whylen, "out of memory");
 		return MGW_E_NOMEM;
 	}
-	if ((rc = read_file(ks, file, &buf, &len, why, whylen)) != MGW_OK)
+	if (len > KEYS_FILE_MAX) {
+		snprintf(why, whylen, "larger than 1 MiB");
+		rc = MGW_E_CONFIG;
 		goto out;
-	while (i < len && strchr(" \t\r\n", buf[i]))
+	}
+	while (i < len && strchr(" \t\r\n", buf[i]) && buf[i])
 		i++;
 	if (i < len && buf[i] == '{')
 		rc = load_jwks(ks, buf, len, why, whylen);
@@ -350,11 +352,23 @@ int oauth_keys_load(void *ctx, const char *file, struct oauth_keyset **out, char
 	}
 	if (rc != MGW_OK)
 		goto out;
-	talloc_free(buf);
-	buf = NULL;
 	*out = ks;
 	ks = NULL;
 out:
 	talloc_free(ks);
+	return rc;
+}
+
+int oauth_keys_load(void *ctx, const char *file, struct oauth_keyset **out, char *why,
+		    size_t whylen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = read_file(NULL, file, &buf, &len, why, whylen)) != MGW_OK)
+		return rc;
+	rc = oauth_keys_parse(ctx, buf, len, out, why, whylen);
+	talloc_free(buf);
 	return rc;
 }

@@ -77,8 +77,8 @@ struct mgw_token_verifier {
 	const struct mgw_oauth2_check *cfg; /* borrowed: lives as long as the config */
 };
 
-int mgw_token_verifier_alloc(void *ctx, const struct mgw_oauth2_check *cfg,
-			     struct mgw_token_verifier **out, char *errbuf, size_t errlen)
+static int verifier_alloc(void *ctx, const struct mgw_oauth2_check *cfg, const char *keys,
+			  size_t len, struct mgw_token_verifier **out, char *errbuf, size_t errlen)
 {
 	struct mgw_token_verifier *tv = talloc_zero(ctx, struct mgw_token_verifier);
 	char why[200];
@@ -87,13 +87,29 @@ int mgw_token_verifier_alloc(void *ctx, const struct mgw_oauth2_check *cfg,
 	if (!tv)
 		return MGW_E_NOMEM;
 	tv->cfg = cfg;
-	if ((rc = oauth_keys_load(tv, cfg->nrf_keys, &tv->keys, why, sizeof(why))) != MGW_OK) {
-		snprintf(errbuf, errlen, "oauth2.nrf_keys: %s: %s", cfg->nrf_keys, why);
+	rc = keys ? oauth_keys_parse(tv, keys, len, &tv->keys, why, sizeof(why))
+		  : oauth_keys_load(tv, cfg->nrf_keys, &tv->keys, why, sizeof(why));
+	if (rc != MGW_OK) {
+		snprintf(errbuf, errlen, "oauth2.nrf_keys: %s: %s",
+			 keys ? "(buffer)" : cfg->nrf_keys, why);
 		talloc_free(tv);
 		return rc;
 	}
 	*out = tv;
 	return MGW_OK;
+}
+
+int mgw_token_verifier_alloc(void *ctx, const struct mgw_oauth2_check *cfg,
+			     struct mgw_token_verifier **out, char *errbuf, size_t errlen)
+{
+	return verifier_alloc(ctx, cfg, NULL, 0, out, errbuf, errlen);
+}
+
+int oauth_verifier_alloc_buf(void *ctx, const struct mgw_oauth2_check *cfg, const char *keys,
+			     size_t len, struct mgw_token_verifier **out, char *errbuf,
+			     size_t errlen)
+{
+	return verifier_alloc(ctx, cfg, keys, len, out, errbuf, errlen);
 }
 
 void mgw_token_verifier_free(struct mgw_token_verifier *v)
