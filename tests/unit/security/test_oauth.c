@@ -215,7 +215,7 @@ START_TEST(alg_allow_list)
 	tok = forge(NULL, "{\"alg\":\"HS256\",\"kid\":\"e1\"}", claims("%s", ""));
 	HMAC(EVP_sha256(), jwks, (int)strlen(jwks), (const uint8_t *)tok, strlen(tok) - 1, mac, &ml);
 	b64u(mac, ml, k);
-	strcat(tok, k);
+	memcpy(tok + strlen(tok), k, strlen(k) + 1);
 	CHECK(tok, L3G, "TOKEN_ALG");
 }
 END_TEST
@@ -334,6 +334,45 @@ START_TEST(scope_rules)
 }
 END_TEST
 
+/* a verified signature is remembered; the claims are still checked on every call */
+START_TEST(seen_cache)
+{
+	void *mem = talloc_new(NULL);
+	struct mgw_token_verifier *tv = verifier(mem, jwks);
+	struct mgw_verdict v;
+	char sub[64], copy[12000];
+	const char *tok;
+
+	tok = forge(ec, ES_HDR, claims("\"iss\":\"" NRF "\",\"sub\":\"m5s-1\",\"scope\":\"" L3G "\","
+				       "\"aud\":\"MSGG\",\"exp\":1800000300"));
+	snprintf(copy, sizeof(copy), "%s", tok);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(mgw_token_verify(tv, copy, strlen(copy), L3G, NOW, sub, sizeof(sub),
+						  &v), MGW_OK);
+	ck_assert_int_eq(mgw_token_verify(tv, copy, strlen(copy), L3G, NOW + 400, sub, sizeof(sub),
+					  &v), MGW_E_AUTH);
+	ck_assert_str_eq(v.cause, "TOKEN_EXPIRED");
+	ck_assert_int_eq(mgw_token_verify(tv, copy, strlen(copy), N3G, NOW, sub, sizeof(sub), &v),
+			 MGW_E_FORBIDDEN);
+	ck_assert_str_eq(v.cause, "TOKEN_SCOPE");
+	copy[strlen(copy) - 2] = copy[strlen(copy) - 2] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(mgw_token_verify(tv, copy, strlen(copy), L3G, NOW, sub, sizeof(sub), &v),
+			 MGW_E_AUTH);
+	ck_assert_str_eq(v.cause, "TOKEN_SIGNATURE");
+	/* more distinct tokens than the cache holds: each still verifies */
+	for (int i = 0; i < 300; i++) {
+		char c[512];
+
+		snprintf(c, sizeof(c), "{\"iss\":\"" NRF "\",\"sub\":\"m5s-1\",\"scope\":\"" L3G
+			 "\",\"aud\":\"MSGG\",\"exp\":%d}", 1800000300 + i);
+		tok = forge(ec, ES_HDR, c);
+		ck_assert_int_eq(mgw_token_verify(tv, tok, strlen(tok), L3G, NOW, sub, sizeof(sub),
+						  &v), MGW_OK);
+	}
+	talloc_free(mem);
+}
+END_TEST
+
 /* ---- key files ---- */
 
 static const char *load(const char *text)
@@ -425,7 +464,7 @@ static const char *decide(const struct mgw_caller_policy *p, const char *cn, con
 	memset(&id, 0, sizeof(id));
 	rc = mgw_security_caller(p, &c, &id, &v);
 	if (who)
-		strcpy(who, id.value);
+		snprintf(who, MGW_ID_MAX + 1, "%s", id.value);
 	ck_assert_int_eq(rc, v.rc);
 	return rc == MGW_OK ? "OK" : v.cause;
 }
@@ -493,6 +532,7 @@ static Suite *oauth_suite(void)
 	tcase_add_test(tc, claim_rules);
 	tcase_add_test(tc, time_window);
 	tcase_add_test(tc, scope_rules);
+	tcase_add_test(tc, seen_cache);
 	tcase_add_test(tc, key_files);
 	tcase_add_test(tc, caller_policy);
 	suite_add_tcase(s, tc);
