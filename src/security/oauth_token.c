@@ -32,6 +32,7 @@
 #include "oauth_int.h"
 
 #define TOKEN_MAX 8192
+#define SIG_B64_MAX 1400 /* an RS256 signature of an 8192-bit key is 1366 characters */
 #define OFF(member) offsetof(struct mgw_oauth2_check, member)
 
 static const struct mgw_cfg_item oauth2_items[] = {
@@ -260,12 +261,17 @@ static int header(struct tok *t, struct mgw_verdict *v)
 /* ES256: the JWS signature is R || S (32 bytes each); OpenSSL verifies DER. */
 static unsigned char *es256_der(const uint8_t *rs, size_t n, size_t *dlen)
 {
-	ECDSA_SIG *sig = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(rs, 32, NULL), *s = BN_bin2bn(rs + 32, 32, NULL);
+	ECDSA_SIG *sig = NULL;
+	BIGNUM *r = NULL, *s = NULL;
 	unsigned char *der = NULL;
 	int l;
 
-	if (n != 64 || !sig || !r || !s || !ECDSA_SIG_set0(sig, r, s)) {
+	if (n != 64)
+		return NULL;
+	sig = ECDSA_SIG_new();
+	r = BN_bin2bn(rs, 32, NULL);
+	s = BN_bin2bn(rs + 32, 32, NULL);
+	if (!sig || !r || !s || !ECDSA_SIG_set0(sig, r, s)) {
 		BN_free(r);
 		BN_free(s);
 		ECDSA_SIG_free(sig);
@@ -296,7 +302,7 @@ static bool verify_with(EVP_PKEY *pk, const EVP_MD *sha256, const struct tok *t,
 static int signature(const struct mgw_token_verifier *tv, struct tok *t, struct mgw_verdict *v)
 {
 	const char *kid = json_string_value(json_object_get(t->hdr, "kid"));
-	uint8_t raw[1024 + 4];
+	uint8_t raw[SIG_B64_MAX / 4 * 3 + 3];
 	unsigned char *der = NULL;
 	const unsigned char *sig;
 	size_t rl = 0, dl = 0, i, tried = 0;
@@ -305,7 +311,7 @@ static int signature(const struct mgw_token_verifier *tv, struct tok *t, struct 
 	uint8_t h[32];
 	bool hashed;
 
-	if (t->sl == 0 || t->sl > 1400 || !jose_b64u_decode(t->s64, t->sl, raw, &rl))
+	if (t->sl == 0 || t->sl > SIG_B64_MAX || !jose_b64u_decode(t->s64, t->sl, raw, &rl))
 		return bad(v, MGW_E_AUTH, "TOKEN_MALFORMED", "token signature is not base64url");
 	hashed = token_hash(tv->seen, t->h64, t->hl + 1 + t->pl + 1 + t->sl, h);
 	if (hashed && seen_has(tv->seen, h))

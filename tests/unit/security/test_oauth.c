@@ -254,6 +254,15 @@ START_TEST(serialization)
 	big[sizeof(big) - 1] = '\0';
 	big[10] = big[20] = '.';
 	CHECK(big, L3G, "TOKEN_MALFORMED"); /* over 8 KiB */
+	/* the longest signature part taken, one more refused; a short ES256 one */
+	snprintf(copy, sizeof(copy), "%.*s", (int)(strrchr(tok, '.') + 1 - tok), tok);
+	memset(copy + strlen(copy), 'A', 1400);
+	copy[strlen(tok) - strlen(strrchr(tok, '.')) + 1 + 1400] = '\0';
+	CHECK(copy, L3G, "TOKEN_SIGNATURE");
+	memcpy(copy + strlen(copy), "A", 2);
+	CHECK(copy, L3G, "TOKEN_MALFORMED");
+	snprintf(copy, sizeof(copy), "%.*sAAAA", (int)(strrchr(tok, '.') + 1 - tok), tok);
+	CHECK(copy, L3G, "TOKEN_SIGNATURE");
 	/* ES256 signature of the wrong length: RSA-signed with an ES256 header */
 	CHECK(forge(rsa, ES_HDR, claims("%s", "")), L3G, "TOKEN_SIGNATURE");
 	CHECK(forge(ec_other, ES_HDR, claims("%s", "")), L3G, "TOKEN_SIGNATURE");
