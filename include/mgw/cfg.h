@@ -116,4 +116,16 @@ void mgw_cfg_dump(FILE *f, const struct mgw_cfg_schema *schema, const void *obj)
 void mgw_cfg_errf(struct mgw_cfg_err *err, const void *obj, const char *path, const char *fmt,
 		  ...) __attribute__((format(printf, 4, 5)));
 
+/* The one check of who may touch a file the gateway trusts: a configuration or device
+ * registry holding secrets (forbid 027: others may not read or write it, nor the group
+ * write it), a private key (077), a trust anchor or key directory (022). mode: its
+ * st_mode; what: what it holds, for the message ("its secrets (sms.smsc[0].password)",
+ * "it"). Returns 0, or -1 with err->msg set to one line naming the file, its mode, who
+ * may do what, and the chmod that fixes it:
+ *   "devices.yaml: mode 0644 lets others read its secrets ([0].coap.psk): refused
+ *    (chmod 640 devices.yaml)" */
+int mgw_cfg_file_mode(const char *file, unsigned mode, unsigned forbid, const char *what,
+		      struct mgw_cfg_err *err);
+#define MGW_CFG_SECRET_FORBID 027u
+
 #endif

@@ -354,6 +354,19 @@ START_TEST(registry_file)
 	ck_assert_ptr_nonnull(f);
 	fputs(good_yaml, f);
 	fclose(f);
+	/* it holds PSKs: readable by others, it is refused, naming the file and its mode */
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(mgw_registry_load(ctx, path, &r, &err), MGW_E_CONFIG);
+	ck_assert_msg(strstr(err.msg, "devices.yaml: mode 0644 lets others read its secrets") &&
+			      strstr(err.msg, "chmod 640"),
+		      "%s", err.msg);
+	ck_assert_int_eq(chmod(path, 0660), 0);
+	ck_assert_int_eq(mgw_registry_load(ctx, path, &r, &err), MGW_E_CONFIG);
+	ck_assert_msg(strstr(err.msg, "mode 0660 lets the group change"), "%s", err.msg);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(mgw_registry_load(ctx, path, &r, &err), MGW_OK);
+	mgw_registry_free(r);
+	ck_assert_int_eq(chmod(path, 0600), 0);
 	ck_assert_int_eq(mgw_registry_load(ctx, path, &r, &err), MGW_OK);
 	ck_assert_uint_eq(mgw_registry_count(r), 5);
 	mgw_registry_free(r);
