@@ -47,6 +47,8 @@ enum mgw_cfg_type {
 #define MGW_CFG_F_READABLE 0x04 /* PATH: must name a readable regular file at load time */
 #define MGW_CFG_F_DIR 0x08      /* PATH: a directory (created if missing is the module's job) */
 #define MGW_CFG_F_NEWFILE 0x10  /* PATH: a file the gateway writes: its directory must exist */
+#define MGW_CFG_F_SHORT 0x20    /* SECTION: a scalar stands for the section with its first item
+				 * set to it ("audit: FILE" is "audit: { path: FILE }") */
 
 struct mgw_cfg_schema;
 

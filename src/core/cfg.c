@@ -688,6 +688,29 @@ static int fill_list(struct load *L, const struct mgw_cfg_schema *sub, const str
 }
 
 /* Store node v (or a parsed default) for item it into obj. */
+/* The mapping a MGW_CFG_F_SHORT scalar stands for: { <first item's key>: <scalar> }, both
+ * nodes at the scalar's position, so that messages point at what was written. */
+static const struct node *short_form(struct load *L, const struct mgw_cfg_item *it,
+				     const struct node *v)
+{
+	struct node *map = talloc_zero(L->tmp, struct node);
+	struct node *k = talloc_zero(L->tmp, struct node);
+
+	if (!map || !k || !it->sub->items || !it->sub->items[0].key ||
+	    !(k->s = talloc_strdup(L->tmp, it->sub->items[0].key)) ||
+	    !(map->kids = talloc_array(L->tmp, struct node *, 2)))
+		return NULL;
+	k->kind = N_SCALAR;
+	k->len = strlen(k->s);
+	k->line = map->line = v->line;
+	k->col = map->col = v->col;
+	map->kind = N_MAP;
+	map->kids[0] = k;
+	map->kids[1] = (struct node *)v;
+	map->n = map->cap = 2;
+	return map;
+}
+
 static int set_item(struct load *L, const struct mgw_cfg_item *it, void *obj,
 		    const struct node *v, struct mark m, const char *path)
 {
@@ -791,8 +814,13 @@ static int set_item(struct load *L, const struct mgw_cfg_item *it, void *obj,
 
 		if (!it->sub || !it->sub->size)
 			return fail(L, &m, path, "BUG: section without schema");
+		if ((it->flags & MGW_CFG_F_SHORT) && scalar && !(v = short_form(L, it, v)))
+			return nomem(L);
 		if (v->kind != N_MAP && !(v->kind == N_SCALAR && v->null))
-			return fail(L, &m, path, "expected a mapping, got %s", kind_name(v));
+			return fail(L, &m, path, "expected %s, got %s",
+				    (it->flags & MGW_CFG_F_SHORT) ? "a scalar or a mapping"
+								  : "a mapping",
+				    kind_name(v));
 		if (!(sec = track(L, talloc_zero_size(L->ctx, it->sub->size))))
 			return nomem(L);
 		talloc_set_name_const(sec, it->sub->name ? it->sub->name : it->key);
