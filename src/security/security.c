@@ -310,11 +310,14 @@ static int record(struct mgw_security *sec, enum mgw_dir dir, enum mgw_ingress a
 	};
 	const char *kind = id ? mgw_cred_name(id->kind) : "-";
 	char who[96], mid[96];
+	bool unrecorded = false;
 
 	/* the writer logs a failure (once per episode) and counts it */
 	if (sec && sec->audit && mgw_audit_write(sec->audit, &r) != MGW_OK && v->rc == MGW_OK &&
-	    mgw_audit_required(sec->audit))
+	    mgw_audit_required(sec->audit)) {
 		audit_unavailable(v);
+		unrecorded = true;
+	}
 	safe(who, sizeof(who), id ? id->value : "");
 	safe(mid, sizeof(mid), msg_id);
 	if (v->rc == MGW_OK)
@@ -322,9 +325,11 @@ static int record(struct mgw_security *sec, enum mgw_dir dir, enum mgw_ingress a
 		     mgw_dir_name(dir), mgw_ingress_name(adapter), kind, who, v->ue, mid,
 		     v->detail[0] ? ": " : "", v->detail);
 	else
-		LOGP(DSEC, MGW_LOGL_NOTICE, "%s %s %s '%s' msgId '%s': reject %s: %s",
-		     mgw_dir_name(dir), mgw_ingress_name(adapter), kind, who, mid, v->cause,
-		     v->detail);
+		/* a refusal for the audit alone is not logged per message: the writer said it
+		 * once for the episode */
+		LOGP(DSEC, unrecorded ? MGW_LOGL_DEBUG : MGW_LOGL_NOTICE,
+		     "%s %s %s '%s' msgId '%s': reject %s: %s", mgw_dir_name(dir),
+		     mgw_ingress_name(adapter), kind, who, mid, v->cause, v->detail);
 	return v->rc;
 }
 

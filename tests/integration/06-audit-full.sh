@@ -102,6 +102,7 @@ s=$(down rd-1)
 grep -q 'refusing new input until a record can be written (audit.required: true)' gw.log ||
 	fail "no loud log line for the refusing gateway: $(grep audit gw.log)"
 [ "$(fails)" = 1 ] || fail "$(fails) failure lines for one episode, expected 1"
+grep -q ' sec .*reject AUDIT_UNAVAILABLE' gw.log && fail "the security core logged each refusal"
 echo "ok $((n += 1)) full disk, audit.required true: uplink ERR FULL AUDIT_UNAVAILABLE, delivery $s"
 rm -f afs/fill
 a=$(up r-3)
