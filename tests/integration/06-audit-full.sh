@@ -8,8 +8,12 @@
 if [ -z "${MGW_AUDIT_NS:-}" ]; then
 	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to mount a tmpfs"; exit 77; }
 	command -v unshare >/dev/null || { echo "SKIP: unshare missing"; exit 77; }
-	unshare -m true 2>/dev/null || { echo "SKIP: no mount namespace (unshare -m)"; exit 77; }
-	MGW_AUDIT_NS=1 exec unshare -m sh "$0" "$@"
+	# in a chroot "/" is no mount point and unshare cannot make it private: keep the
+	# propagation there (the test unmounts its tmpfs on exit in any case)
+	ns="unshare -m"
+	$ns true 2>/dev/null || ns="unshare -m --propagation unchanged"
+	$ns true 2>/dev/null || { echo "SKIP: no mount namespace (unshare -m)"; exit 77; }
+	MGW_AUDIT_NS=1 exec $ns sh "$0" "$@"
 fi
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/north.sh"
