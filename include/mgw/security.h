@@ -95,7 +95,22 @@ struct mgw_audit_rec {
 	const char *detail;     /* one line, no payload, no key material */
 	const char *protection; /* "transport", "sign", "encrypt", "cose" */
 };
+/* MGW_OK, or MGW_E_IO when the record could not be written whole (logged once per episode
+ * of failures, counted). */
 int mgw_audit_write(struct mgw_audit *a, const struct mgw_audit_rec *r);
+/* The failure policy (audit.required): false (the default) keeps serving while records are
+ * lost; true makes the security core refuse new input whose record cannot be written
+ * (MGW_E_FULL, cause AUDIT_UNAVAILABLE: "try again later" at every boundary) until a write
+ * succeeds again. */
+void mgw_audit_set_required(struct mgw_audit *a, bool required);
+bool mgw_audit_required(const struct mgw_audit *a);
+struct mgw_audit_stats {
+	uint64_t written;  /* records written */
+	uint64_t lost;     /* records that could not be written */
+	uint64_t episodes; /* runs of consecutive failures */
+	bool failing;      /* the last write failed */
+};
+void mgw_audit_stats(const struct mgw_audit *a, struct mgw_audit_stats *st);
 
 /* ---- policy and verdicts ---- */
 enum mgw_spoof_action { MGW_SPOOF_REWRITE = 0, MGW_SPOOF_REJECT = 1 };

@@ -107,13 +107,27 @@ static const struct mgw_cfg_schema lab_schema = {
 	"lab", lab_items, sizeof(struct gw_lab_cfg), lab_check,
 };
 
+static const struct mgw_cfg_item audit_items[] = {
+	{ "path", MGW_CFG_PATH, OFF(gw_audit_cfg, path), MGW_CFG_F_REQUIRED | MGW_CFG_F_NEWFILE, 0,
+	  0, NULL, "the audit log: one JSON object per security decision" },
+	{ "required", MGW_CFG_BOOL, OFF(gw_audit_cfg, required), 0, 0, 0, "false",
+	  "a record cannot be written (disk full, I/O error): true refuses new device uplink and "
+	  "M5S deliveries (try again later) until a write succeeds; false keeps serving, "
+	  "logged once per episode and counted" },
+	{ NULL },
+};
+
+static const struct mgw_cfg_schema audit_schema = {
+	"audit", audit_items, sizeof(struct gw_audit_cfg), NULL,
+};
+
 static const struct mgw_cfg_item top_items[] = {
 	{ "store", MGW_CFG_PATH, OFF(gw_cfg, store), MGW_CFG_F_REQUIRED | MGW_CFG_F_NEWFILE, 0, 0,
 	  NULL, "SQLite database: durable queue, transactions, registry copy, replay cache" },
 	{ "devices", MGW_CFG_PATH, OFF(gw_cfg, devices), MGW_CFG_F_REQUIRED | MGW_CFG_F_READABLE,
 	  0, 0, NULL, "device registry (interfaces.md 3), loaded at start and on SIGHUP" },
-	{ "audit", MGW_CFG_PATH, OFF(gw_cfg, audit), MGW_CFG_F_REQUIRED | MGW_CFG_F_NEWFILE, 0, 0,
-	  NULL, "audit log: one JSON object per security decision" },
+	{ "audit", MGW_CFG_SECTION, OFF(gw_cfg, audit), MGW_CFG_F_REQUIRED | MGW_CFG_F_SHORT, 0, 0,
+	  NULL, "audit log: FILE, or { path: FILE, required: false }", &audit_schema },
 	{ "pidfile", MGW_CFG_PATH, OFF(gw_cfg, pidfile), MGW_CFG_F_NEWFILE, 0, 0, NULL,
 	  "write the daemon's PID here" },
 	{ "log", MGW_CFG_SECTION, OFF(gw_cfg, log), 0, 0, 0, NULL, "logging", &log_schema },

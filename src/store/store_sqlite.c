@@ -5,12 +5,15 @@
  * then runs the enqueue callbacks of that batch. Reads use the same connection, so they
  * see the batch's writes. All SQL is prepared once at open and cached on the store.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <event2/event.h>
@@ -35,6 +38,7 @@
 /* a degraded episode retries its kept writes after this back-off */
 #define STORE_RETRY_MIN_MS 20
 #define STORE_RETRY_MAX_MS 2000
+#define STORE_FILE_MODE 0600
 #define STORE_DONE_KEEP_MS (24LL * 3600 * 1000)
 /* group commit holds a batch only after one of at least this many writes: one device's
  * message makes two or three per batch, and a lone writer is never held back */
@@ -858,6 +862,40 @@ static int recover(struct mgw_store *s, int *nrec)
 	return src;
 }
 
+/* The store holds queued payloads and the registry copy: a new one is created 0600
+ * whatever the umask (fchmod: a umask can also take bits from the owner). SQLite gives
+ * -wal and -shm the database file's mode, so they are private too. An existing store
+ * that others may read is used (refusing it would stop a gateway that ran before), with
+ * a warning that names the fix. */
+static int create_private(struct mgw_store *s, bool existed, const struct stat *sb,
+			  char *errbuf, size_t errlen)
+{
+	int fd;
+
+	if (existed) {
+		if (sb->st_mode & 077)
+			LOG_STORE(s, MGW_LOGL_NOTICE,
+				  "mode %04o lets others than its owner read the queued messages "
+				  "(chmod 600 %s and its -wal, -shm)",
+				  (unsigned)(sb->st_mode & 07777), s->path);
+		return MGW_OK;
+	}
+	do
+		fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, STORE_FILE_MODE);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return open_fail(s, MGW_E_IO, errbuf, errlen, "cannot create: %s", strerror(errno));
+	if (fchmod(fd, STORE_FILE_MODE) != 0) {
+		int e = errno;
+
+		close(fd);
+		return open_fail(s, MGW_E_IO, errbuf, errlen, "cannot chmod %o: %s",
+				 STORE_FILE_MODE, strerror(e));
+	}
+	close(fd);
+	return MGW_OK;
+}
+
 int mgw_store_open(void *ctx, const char *path, const struct mgw_store_opts *opts,
 		   struct mgw_store **out, char *errbuf, size_t errlen)
 {
@@ -895,6 +933,8 @@ int mgw_store_open(void *ctx, const char *path, const struct mgw_store_opts *opt
 		rc = open_fail(s, MGW_E_IO, errbuf, errlen, "%s", "not a regular file");
 		goto out;
 	}
+	if ((rc = create_private(s, existed, &sb, errbuf, errlen)) != MGW_OK)
+		goto out;
 	src = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 					      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
 			      NULL);
