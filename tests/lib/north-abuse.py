@@ -8,6 +8,9 @@ Modes:
   slowloris N N TLS connections (client cert) sending HTTP/1.1 headers a byte a second
   h2ping      one h2 connection (client cert) flooding PING, never reading
   chunked     one HTTP/1.1 connection (client cert) sending an endless chunked body
+  h2pause N   not an attack: one h2 client sends N PINGs without reading (more acks than
+              max_output), waits a second, then reads: every PING must be acked (reading
+              resumes once it drained)
   h2idle N    N h2 connections (client cert) that send the preface and SETTINGS, then
               nothing, reading all the while (the idle deadline must close them)
   slowbody N  N HTTP/1.1 POSTs (client cert) whose 64-byte body comes a byte a second
@@ -228,6 +231,36 @@ def has_goaway(b):
     return False
 
 
+def pause_then_read(a, stats):
+    s = tls_conn(a, tls_ctx(a, "h2"), 0)
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b""))
+    s.settimeout(0.5)
+    sent = 0
+    try:
+        while sent < a.n:
+            s.sendall(frame(6, 0, 0, b"12345678") * 500)
+            sent += 500
+    except socket.timeout:
+        stats["stalled"] = True
+    time.sleep(1)
+    s.settimeout(5)
+    buf, acks = b"", 0
+    while acks < sent:
+        try:
+            d = s.recv(65536)
+        except (socket.timeout, OSError):
+            break
+        if not d:
+            break
+        buf += d
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+            if buf[3] == 6 and buf[4] & 1:
+                acks += 1
+            buf = buf[9 + int.from_bytes(buf[:3], "big"):]
+    stats["sent"], stats["acks"] = sent, acks
+    s.close()
+
+
 def frame(ftype, flags, sid, payload):
     return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + sid.to_bytes(4, "big") + payload
 
@@ -291,6 +324,8 @@ def main():
         head = (b"POST /msgg-l3gdelivery/v1/deliver-message HTTP/1.1\r\nHost: gw\r\n"
                 b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
         flood(a, stats, "http/1.1", head, b"1000\r\n" + b"x" * 4096 + b"\r\n")
+    elif a.mode == "h2pause":
+        pause_then_read(a, stats)
     elif a.mode == "h2idle":
         hold(a, stats, "h2", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b""), b"")
     elif a.mode == "slowbody":
