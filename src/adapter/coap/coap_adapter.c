@@ -63,7 +63,7 @@ static struct coap_ad *log_ad; /* the running adapter (one per process) */
 
 /* Audit records of refusals that no session carries (alerts, plaintext probes): at most 20
  * a second; beyond, the flood is counted, not written out. */
-static bool alert_budget(struct coap_ad *ad, int64_t now)
+bool coap_audit_budget(struct coap_ad *ad, int64_t now)
 {
 	if (now - ad->alert_window_ms >= 1000) {
 		ad->alert_window_ms = now;
@@ -96,7 +96,7 @@ static void alert_audit(struct coap_ad *ad, const char *message)
 	if (strcmp(id.peer, ad->last_refused) == 0 && now - ad->last_refused_ms < 2000)
 		return;
 	ad->n.handshakes_failed++;
-	if (!alert_budget(ad, now))
+	if (!coap_audit_budget(ad, now))
 		return;
 	why += strlen("write:fatal:");
 	snprintf(detail, sizeof(detail), "DTLS handshake refused: %.*s", (int)strcspn(why, "\r\n"),
@@ -186,7 +186,7 @@ static void plain_cb(evutil_socket_t fd, short what, void *arg)
 		snprintf(id.peer, sizeof(id.peer), "%s:%u", ip,
 			 (unsigned)(pkt[ihl] << 8 | pkt[ihl + 1]));
 		ad->n.plaintext++;
-		if (!alert_budget(ad, now))
+		if (!coap_audit_budget(ad, now))
 			continue;
 		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap(%s): plain CoAP to a coaps port: dropped", id.peer);
 		mgw_security_audit_reject(ad->sec, MGW_DIR_UPLINK, MGW_IN_COAP, &id, NULL, MGW_E_TLS,
@@ -249,7 +249,10 @@ static void run_io(struct coap_ad *ad)
 	if (!ad->ctx || ad->in_io)
 		return;
 	ad->in_io = true;
-	coap_io_process(ad->ctx, COAP_IO_NO_WAIT);
+	/* new peers pass the gate first; while it has not judged a listener's next datagram,
+	 * libcoap must not read it (the event fires again: the socket stays readable) */
+	if (coap_gate_filter(ad))
+		coap_io_process(ad->ctx, COAP_IO_NO_WAIT);
 	coap_ticks(&now);
 	ms = coap_io_prepare_epoll(ad->ctx, now);
 	ad->in_io = false;
@@ -284,7 +287,8 @@ static void stats_log(struct coap_ad *ad, bool always)
 	LOGP(DCOAP, MGW_LOGL_NOTICE,
 	     "coap: sessions %llu (peak %llu), handshakes %llu ok %llu failed, refused: "
 	     "max_sessions %llu handshake_rate %llu rate %llu, idle closed %llu, uplink %llu ok "
-	     "%llu refused, downlink %llu notified %llu delivered %llu failed, plaintext %llu",
+	     "%llu refused, downlink %llu notified %llu delivered %llu failed, plaintext %llu, "
+	     "hellos %llu verified %llu dropped, half-open refused %llu",
 	     (unsigned long long)n->sessions, (unsigned long long)n->sessions_peak,
 	     (unsigned long long)n->handshakes_ok, (unsigned long long)n->handshakes_failed,
 	     (unsigned long long)n->refused_max_sessions,
@@ -292,7 +296,8 @@ static void stats_log(struct coap_ad *ad, bool always)
 	     (unsigned long long)n->idle_closed, (unsigned long long)n->uplink_ok,
 	     (unsigned long long)n->uplink_refused, (unsigned long long)n->notified,
 	     (unsigned long long)n->delivered, (unsigned long long)n->delivery_failed,
-	     (unsigned long long)n->plaintext);
+	     (unsigned long long)n->plaintext, (unsigned long long)n->hello_verify,
+	     (unsigned long long)n->hello_shed, (unsigned long long)n->half_open_refused);
 }
 
 static void cs_refuse(struct cs *s, int rc, const char *cause, const char *detail);
@@ -306,6 +311,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	coap_gate_sweep(ad, now);
 	TAILQ_FOREACH(s, &ad->sessions, link) {
 		if (!s->dtls || s->established || s->audited ||
 		    now - s->created_ms < HANDSHAKE_TIMEOUT_MS)
@@ -478,6 +484,7 @@ static int event_cb(coap_session_t *session, const coap_event_t event)
 		return 0;
 	switch (event) {
 	case COAP_EVENT_DTLS_CONNECTED:
+		coap_gate_session_done(ad, session); /* half-open no more */
 		if ((s = coap_session_get_app_data(session))) {
 			if (!s->have_id) {
 				/* a handshake without a credential (cannot happen with PSK/PKI
@@ -513,6 +520,7 @@ static int event_cb(coap_session_t *session, const coap_event_t event)
 		}
 		break;
 	case COAP_EVENT_SERVER_SESSION_DEL:
+		coap_gate_session_done(ad, session);
 		if ((s = coap_session_get_app_data(session))) {
 			if (s->established && !s->failed) {
 				ad->n.idle_closed++;
@@ -757,15 +765,19 @@ static int add_listeners(struct coap_ad *ad)
 	return MGW_OK;
 }
 
-/* libcoap gives no handle on its endpoint sockets, and their default receive buffer
- * (net.core.rmem_default, ~200 KiB) overflows under a burst of DTLS records while the loop is
- * in a store commit: lost datagrams cost the device a 2 s retransmission. So find our UDP
- * sockets bound to a listener's port and raise their buffer (SO_RCVBUFFORCE when allowed). */
-static void grow_rcvbuf(struct coap_ad *ad)
+/* libcoap gives no handle on its endpoint sockets, so find our UDP sockets bound to a
+ * listener's port. Their default receive buffer (net.core.rmem_default, ~200 KiB) overflows
+ * under a burst of DTLS records while the loop is in a store commit (lost datagrams cost the
+ * device a 2 s retransmission): raise it (SO_RCVBUFFORCE when allowed). And the sockets of
+ * the DTLS listeners go to the gate (coap_gate.c), which sees new peers before libcoap. */
+static int listener_sockets(struct coap_ad *ad)
 {
 	struct rlimit rl = { 1024, 1024 };
-	int size = (int)ad->cfg->rcvbuf, type;
+	int size = (int)ad->cfg->rcvbuf, type, rc;
+	size_t dtls = 0, found = 0;
 
+	for (size_t i = 0; i < ad->cfg->listen.n; i++)
+		dtls += !MGW_CFG_LIST_AT(&ad->cfg->listen, struct mgw_coap_listen, i)->plain;
 	getrlimit(RLIMIT_NOFILE, &rl);
 	for (int fd = 3; fd < (int)(rl.rlim_cur < 65536 ? rl.rlim_cur : 65536); fd++) {
 		struct sockaddr_storage ss;
@@ -791,8 +803,20 @@ static void grow_rcvbuf(struct coap_ad *ad)
 				continue;
 			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
 				setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+			if (!l->plain) {
+				if ((rc = coap_gate_add_fd(ad, fd)) != MGW_OK)
+					return rc;
+				found++;
+			}
+			break;
 		}
 	}
+	if (found < dtls) {
+		LOGP(DCOAP, MGW_LOGL_ERROR, "coap: %zu of %zu DTLS listener sockets not found",
+		     dtls - found, dtls);
+		return MGW_E_IO;
+	}
+	return MGW_OK;
 }
 
 static int ad_destructor(struct coap_ad *ad)
@@ -867,7 +891,10 @@ static int coap_start(const struct mgw_adapter_env *env, const void *cfg, void *
 	/* block-wise is ours (coap_res.c): bounded by coap.max_body before anything is kept */
 	coap_context_set_block_mode(ad->ctx, 0);
 	coap_context_set_session_timeout(ad->ctx, (unsigned)((c->idle_timeout_ms + 999) / 1000));
-	coap_context_set_max_handshake_sessions(ad->ctx, 1000);
+	/* libcoap ignores every new peer while more than this many sessions are in their
+	 * handshake; the gate keeps fewer than half of it (coap.max_half_open) past the
+	 * cookie, the rest is headroom for hello sessions libcoap frees late (after 30 s) */
+	coap_context_set_max_handshake_sessions(ad->ctx, (unsigned)(2 * c->max_half_open + 16));
 	coap_register_event_handler(ad->ctx, event_cb);
 	coap_register_nack_handler(ad->ctx, nack_cb);
 	if ((rc = setup_dtls(ad)) != MGW_OK || (rc = coap_res_init(ad)) != MGW_OK ||
@@ -888,7 +915,8 @@ static int coap_start(const struct mgw_adapter_env *env, const void *cfg, void *
 		goto fail;
 	}
 	plain_start(ad);
-	grow_rcvbuf(ad);
+	if ((rc = listener_sockets(ad)) != MGW_OK)
+		goto fail;
 	run_io(ad);
 	log_ad = ad;
 	*state = ad;

@@ -1,0 +1,532 @@
+/* CoAP adapter: the gate in front of libcoap's DTLS listeners (doc/internals/coap.md,
+ * "Handshake floods").
+ *
+ * libcoap 4.3.1 makes a "hello" session (a coap_session_t) for every ClientHello from a new
+ * address, before any cookie exchange, keeps it until a later new peer finds it older than
+ * 30 s, and ignores every new address while more than max_handshake_sessions exist: ~1,000
+ * spoofed ClientHellos lock every new device out for 30 s. So before coap_io_process() reads
+ * a listener's socket, the gate peeks at the datagram at the head of its queue:
+ *  - not an epoch-0 ClientHello, or from a peer already past the gate: libcoap reads it;
+ *  - a ClientHello without a valid cookie of ours: answered here with a HelloVerifyRequest
+ *    carrying a stateless cookie (HMAC-SHA256 of the source address under a secret that
+ *    rotates every 30 s), consumed, nothing kept; at most coap.hello_rate a second, beyond
+ *    that dropped and counted;
+ *  - a ClientHello with our valid cookie (its source receives at its address): admitted as
+ *    half-open within coap.max_half_open and coap.max_half_open_per_ip, and libcoap reads it
+ *    (and runs its own cookie exchange); else consumed, counted and audited.
+ * The head of a UDP socket's queue stays put until it is read, and libcoap reads one datagram
+ * per listener per coap_io_process(), so libcoap reads exactly what the gate let through.
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <talloc.h>
+
+#include <mgw/err.h>
+#include <mgw/log.h>
+#include <mgw/security.h>
+
+#include "coap_int.h"
+
+#define GATE_MAX_FDS 16
+#define GATE_BUDGET 1024             /* datagrams judged per call, then the loop breathes */
+#define COOKIE_LEN 16
+#define SECRET_ROTATE_MS 30000       /* a cookie is good for 30..60 s */
+#define HALF_OPEN_TTL_MS 60000       /* longer than libcoap's 30 s partial-session timeout */
+#define FLOOD_HELLOS_PER_S 100       /* cookie-less hellos in a second that make an episode */
+#define FLOOD_QUIET_MS 10000         /* an episode ends after this long without signs */
+
+/* DTLS record and handshake header offsets (RFC 6347 4.1, 4.2.2) */
+#define REC_HDR 13
+#define HS_HDR 12
+#define CT_HANDSHAKE 22
+#define HT_CLIENT_HELLO 1
+#define HT_HELLO_VERIFY 3
+
+struct gate_peer {
+	int64_t t_ms;
+	uint16_t port;
+	uint8_t fam;
+	uint8_t addr[16];
+};
+
+struct coap_gate {
+	int fds[GATE_MAX_FDS];
+	size_t n_fds;
+	struct gate_peer *half; /* peers past the cookie, handshake not yet done */
+	size_t n_half, max_half;
+	uint8_t secret[2][32];  /* [0] current, [1] previous */
+	int64_t secret_ms;
+	int64_t sec_ms;         /* the current one-second window */
+	uint64_t hellos_in_sec; /* cookie-less hellos in it (answered or not) */
+	/* the flood episode: one audit record at its start, one log line at its end */
+	bool flood;
+	int64_t flood_start_ms, flood_last_ms;
+	uint64_t ep_verify, ep_shed, ep_refused;
+	/* the datagrams at the heads of the listeners' queues that libcoap reads next */
+	struct gate_peer passing[GATE_MAX_FDS];
+	bool passing_set[GATE_MAX_FDS];
+	size_t last_passing;
+};
+
+/* OpenSSL's cookie callbacks take no argument: the running gate (one adapter per process) */
+static struct coap_gate *cookie_gate;
+
+struct dgram {
+	uint8_t b[1536];
+	size_t n;
+	struct sockaddr_storage src;
+	socklen_t srclen;
+	struct gate_peer peer;
+};
+
+/* ---- peers ---- */
+
+static bool peer_of_addr(const struct sockaddr_storage *ss, struct gate_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+		p->fam = 4;
+		p->port = a->sin_port;
+		memcpy(p->addr, &a->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+		p->fam = 6;
+		p->port = a->sin6_port;
+		memcpy(p->addr, &a->sin6_addr, 16);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void peer_str(const struct gate_peer *p, char *out, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(p->fam == 4 ? AF_INET : AF_INET6, p->addr, ip, sizeof(ip));
+	snprintf(out, len, p->fam == 4 ? "%s:%u" : "[%s]:%u", ip, (unsigned)ntohs(p->port));
+}
+
+static bool same_ip(const struct gate_peer *a, const struct gate_peer *b)
+{
+	return a->fam == b->fam && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+static struct gate_peer *half_find(struct coap_gate *g, const struct gate_peer *p)
+{
+	for (size_t i = 0; i < g->n_half; i++)
+		if (g->half[i].port == p->port && same_ip(&g->half[i], p))
+			return &g->half[i];
+	return NULL;
+}
+
+static void half_drop(struct coap_gate *g, size_t i)
+{
+	g->half[i] = g->half[--g->n_half];
+}
+
+static void half_expire(struct coap_gate *g, int64_t now)
+{
+	for (size_t i = 0; i < g->n_half;)
+		if (now - g->half[i].t_ms >= HALF_OPEN_TTL_MS)
+			half_drop(g, i);
+		else
+			i++;
+}
+
+/* ---- cookies ---- */
+
+static void secrets_fresh(struct coap_gate *g, int64_t now)
+{
+	if (g->secret_ms && now - g->secret_ms < SECRET_ROTATE_MS)
+		return;
+	memcpy(g->secret[1], g->secret[0], sizeof(g->secret[0]));
+	if (RAND_bytes(g->secret[0], sizeof(g->secret[0])) != 1)
+		LOGP(DCOAP, MGW_LOGL_ERROR, "coap: no randomness for the DTLS cookie secret");
+	if (!g->secret_ms)
+		memcpy(g->secret[1], g->secret[0], sizeof(g->secret[0]));
+	g->secret_ms = now;
+}
+
+static void cookie_of(const uint8_t secret[32], const struct gate_peer *p, uint8_t out[COOKIE_LEN])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	uint8_t msg[19];
+
+	msg[0] = p->fam;
+	memcpy(msg + 1, &p->port, 2);
+	memcpy(msg + 3, p->addr, 16);
+	if (!HMAC(EVP_sha256(), secret, 32, msg, sizeof(msg), md, &mdlen) || mdlen < COOKIE_LEN)
+		memset(md, 0, COOKIE_LEN); /* then no cookie verifies: hellos are answered only */
+	memcpy(out, md, COOKIE_LEN);
+}
+
+static bool cookie_ok(struct coap_gate *g, const struct gate_peer *p, const uint8_t *c, size_t n)
+{
+	uint8_t want[COOKIE_LEN];
+
+	if (n != COOKIE_LEN)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		cookie_of(g->secret[i], p, want);
+		if (CRYPTO_memcmp(want, c, COOKIE_LEN) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* ---- the DTLS bytes ---- */
+
+/* An epoch-0 ClientHello whose cookie is inside the datagram: its cookie (maybe empty) in
+ * *cookie / *clen. Anything else: false (libcoap decides, and keeps no state for it). */
+static bool client_hello(const struct dgram *d, const uint8_t **cookie, size_t *clen)
+{
+	const uint8_t *b = d->b;
+	size_t o = REC_HDR + HS_HDR + 2 + 32, sid;
+
+	if (d->n < o + 2 || b[0] != CT_HANDSHAKE || b[3] != 0 || b[4] != 0 ||
+	    b[REC_HDR] != HT_CLIENT_HELLO)
+		return false;
+	/* a first fragment only (fragment_offset 0) */
+	if (b[REC_HDR + 6] || b[REC_HDR + 7] || b[REC_HDR + 8])
+		return false;
+	sid = b[o];
+	o += 1 + sid;
+	if (o + 1 > d->n || o + 1 + b[o] > d->n)
+		return false;
+	*clen = b[o];
+	*cookie = b + o + 1;
+	return true;
+}
+
+/* A HelloVerifyRequest (RFC 6347 4.2.1) to the sender of hello: version DTLS 1.0 as the RFC
+ * asks, the record sequence number of the ClientHello, message_seq 0. */
+static void send_verify(struct coap_gate *g, int fd, const struct dgram *d)
+{
+	uint8_t out[REC_HDR + HS_HDR + 3 + COOKIE_LEN];
+	size_t body = 3 + COOKIE_LEN;
+
+	out[0] = CT_HANDSHAKE;
+	out[1] = 0xfe;
+	out[2] = 0xff;
+	memcpy(out + 3, d->b + 3, 8); /* epoch 0 and the ClientHello's sequence number */
+	out[11] = 0;
+	out[12] = (uint8_t)(HS_HDR + body);
+	out[REC_HDR] = HT_HELLO_VERIFY;
+	out[REC_HDR + 1] = 0;
+	out[REC_HDR + 2] = 0;
+	out[REC_HDR + 3] = (uint8_t)body;
+	memset(out + REC_HDR + 4, 0, 5); /* message_seq 0, fragment_offset 0 */
+	out[REC_HDR + 9] = 0;
+	out[REC_HDR + 10] = 0;
+	out[REC_HDR + 11] = (uint8_t)body;
+	out[REC_HDR + HS_HDR] = 0xfe;
+	out[REC_HDR + HS_HDR + 1] = 0xff;
+	out[REC_HDR + HS_HDR + 2] = COOKIE_LEN;
+	cookie_of(g->secret[0], &d->peer, out + REC_HDR + HS_HDR + 3);
+	(void)sendto(fd, out, sizeof(out), MSG_DONTWAIT, (const struct sockaddr *)&d->src,
+		     d->srclen);
+}
+
+/* ---- the flood episode ---- */
+
+static void flood_sign(struct coap_ad *ad, const struct gate_peer *p, int64_t now)
+{
+	struct coap_gate *g = ad->gate;
+	struct mgw_identity id = { .ingress = MGW_IN_COAP, .kind = MGW_CRED_NONE };
+	char detail[160];
+
+	g->flood_last_ms = now;
+	if (g->flood)
+		return;
+	g->flood = true;
+	g->flood_start_ms = now;
+	g->ep_verify = g->ep_shed = g->ep_refused = 0;
+	peer_str(p, id.peer, sizeof(id.peer));
+	snprintf(detail, sizeof(detail),
+		 "DTLS handshake flood: over %d ClientHellos/s without a cookie, or over a limit "
+		 "(answered statelessly; one record per episode)", FLOOD_HELLOS_PER_S);
+	LOGP(DCOAP, MGW_LOGL_NOTICE, "coap: DTLS handshake flood started (%s among the senders)",
+	     id.peer);
+	mgw_security_audit_reject(ad->sec, MGW_DIR_UPLINK, MGW_IN_COAP, &id, NULL, MGW_E_FULL,
+				  "HANDSHAKE_FLOOD", detail);
+}
+
+/* cookie-less hellos counted per second: over FLOOD_HELLOS_PER_S is an episode */
+static void count_hello(struct coap_ad *ad, const struct gate_peer *p, int64_t now)
+{
+	struct coap_gate *g = ad->gate;
+
+	if (now - g->sec_ms >= 1000) {
+		g->sec_ms = now;
+		g->hellos_in_sec = 0;
+	}
+	if (++g->hellos_in_sec > FLOOD_HELLOS_PER_S)
+		flood_sign(ad, p, now);
+}
+
+/* ---- verdicts ---- */
+
+/* a ClientHello with our cookie: within the half-open limits? */
+static bool admit(struct coap_ad *ad, const struct gate_peer *p, int64_t now)
+{
+	struct coap_gate *g = ad->gate;
+	struct mgw_identity id = { .ingress = MGW_IN_COAP, .kind = MGW_CRED_NONE };
+	const char *cause = "coap.max_half_open reached";
+	size_t same = 0;
+
+	if (g->n_half >= g->max_half)
+		half_expire(g, now);
+	for (size_t i = 0; i < g->n_half; i++)
+		same += same_ip(&g->half[i], p);
+	if (g->n_half < g->max_half && same < (size_t)ad->cfg->max_half_open_per_ip) {
+		g->half[g->n_half] = *p;
+		g->half[g->n_half++].t_ms = now;
+		return true;
+	}
+	if (g->n_half < g->max_half)
+		cause = "coap.max_half_open_per_ip reached";
+	ad->n.half_open_refused++;
+	g->ep_refused++;
+	flood_sign(ad, p, now);
+	if (coap_audit_budget(ad, now)) {
+		peer_str(p, id.peer, sizeof(id.peer));
+		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap(%s): handshake refused: HALF_OPEN (%s)", id.peer,
+		     cause);
+		mgw_security_audit_reject(ad->sec, MGW_DIR_UPLINK, MGW_IN_COAP, &id, NULL, MGW_E_FULL,
+					  "HALF_OPEN", cause);
+	}
+	return false;
+}
+
+/* true: libcoap may read this datagram; false: the gate dealt with it (consume it) */
+static bool judge(struct coap_ad *ad, int fd, const struct dgram *d, int64_t now)
+{
+	struct coap_gate *g = ad->gate;
+	struct gate_peer *known;
+	const uint8_t *cookie;
+	size_t clen;
+
+	if (!client_hello(d, &cookie, &clen))
+		return true;
+	if ((known = half_find(g, &d->peer))) {
+		known->t_ms = now; /* its handshake goes on (retransmissions, libcoap's cookie) */
+		return true;
+	}
+	if (clen && cookie_ok(g, &d->peer, cookie, clen))
+		return admit(ad, &d->peer, now);
+	count_hello(ad, &d->peer, now);
+	if (g->hellos_in_sec > (uint64_t)ad->cfg->hello_rate) {
+		ad->n.hello_shed++;
+		g->ep_shed++;
+		return false;
+	}
+	send_verify(g, fd, d);
+	ad->n.hello_verify++;
+	if (g->flood)
+		g->ep_verify++;
+	return false;
+}
+
+static bool peek(int fd, struct dgram *d)
+{
+	struct iovec iov = { d->b, sizeof(d->b) };
+	struct msghdr mh = { 0 };
+	ssize_t n;
+
+	mh.msg_name = &d->src;
+	mh.msg_namelen = sizeof(d->src);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0)
+		return false;
+	d->n = (size_t)n < sizeof(d->b) ? (size_t)n : sizeof(d->b);
+	d->srclen = mh.msg_namelen;
+	return true;
+}
+
+bool coap_gate_filter(struct coap_ad *ad)
+{
+	struct coap_gate *g = ad->gate;
+	struct dgram d;
+	int64_t now = coap_now_ms();
+	unsigned budget = GATE_BUDGET;
+	bool ready = true;
+
+	if (!g)
+		return true;
+	secrets_fresh(g, now);
+	for (size_t i = 0; i < g->n_fds; i++) {
+		g->passing_set[i] = false;
+		while (peek(g->fds[i], &d)) {
+			if (!peer_of_addr(&d.src, &d.peer))
+				break;
+			if (judge(ad, g->fds[i], &d, now)) {
+				g->passing[i] = d.peer;
+				g->passing_set[i] = true;
+				g->last_passing = i;
+				break;
+			}
+			(void)recv(g->fds[i], d.b, 1, MSG_DONTWAIT); /* consume it */
+			if (--budget == 0) {
+				ready = false; /* the head is not judged yet: libcoap waits */
+				break;
+			}
+		}
+	}
+	return ready;
+}
+
+/* ---- libcoap's cookie exchange uses the gate's cookies ----
+ *
+ * libcoap runs OpenSSL's DTLSv1_listen() on a ClientHello the gate let through; with
+ * libcoap's own cookie it would answer the gate's cookie with a second HelloVerifyRequest,
+ * which an OpenSSL client ignores (its message_seq is stale). So libcoap's SSL_CTX gets the
+ * gate's cookie callbacks: the peer is the one whose datagram the gate passed last. */
+
+static int cb_generate(SSL *ssl, unsigned char *cookie, unsigned int *len)
+{
+	struct coap_gate *g = cookie_gate;
+
+	(void)ssl;
+	if (!g || !g->passing_set[g->last_passing])
+		return 0;
+	cookie_of(g->secret[0], &g->passing[g->last_passing], cookie);
+	*len = COOKIE_LEN;
+	return 1;
+}
+
+static int cb_verify(SSL *ssl, const unsigned char *cookie, unsigned int len)
+{
+	struct coap_gate *g = cookie_gate;
+
+	(void)ssl;
+	for (size_t i = 0; g && i < g->n_fds; i++)
+		if (g->passing_set[i] && cookie_ok(g, &g->passing[i], cookie, len))
+			return 1;
+	return 0;
+}
+
+/* libcoap 4.3.1 (OpenSSL) keeps one SSL_CTX per context, for its DTLS client and server
+ * sessions alike, and has no API for it: a client session toward the discard port, dropped
+ * at once, shows it. */
+static int install_cookies(struct coap_ad *ad)
+{
+	static const uint8_t key[16];
+	coap_dtls_cpsk_t psk;
+	coap_address_t dst;
+	coap_session_t *probe;
+	coap_tls_library_t lib;
+	SSL *ssl;
+	int rc = MGW_E_UNSUPPORTED;
+
+	memset(&psk, 0, sizeof(psk));
+	psk.version = COAP_DTLS_CPSK_SETUP_VERSION;
+	psk.psk_info.identity.s = (const uint8_t *)"mgw-gate";
+	psk.psk_info.identity.length = 8;
+	psk.psk_info.key.s = key;
+	psk.psk_info.key.length = sizeof(key);
+	coap_address_init(&dst);
+	dst.addr.sin.sin_family = AF_INET;
+	dst.addr.sin.sin_port = htons(9);
+	dst.addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	dst.size = sizeof(dst.addr.sin);
+	if (!(probe = coap_new_client_session_psk2(ad->ctx, NULL, &dst, COAP_PROTO_DTLS, &psk)))
+		goto out;
+	ssl = coap_session_get_tls(probe, &lib);
+	if (ssl && lib == COAP_TLS_LIBRARY_OPENSSL) {
+		SSL_CTX_set_cookie_generate_cb(SSL_get_SSL_CTX(ssl), cb_generate);
+		SSL_CTX_set_cookie_verify_cb(SSL_get_SSL_CTX(ssl), cb_verify);
+		rc = MGW_OK;
+	}
+	coap_session_release(probe);
+out:
+	if (rc != MGW_OK)
+		LOGP(DCOAP, MGW_LOGL_ERROR,
+		     "coap: cannot reach libcoap's DTLS context for the cookie exchange");
+	return rc;
+}
+
+/* ---- lifetimes ---- */
+
+void coap_gate_session_done(struct coap_ad *ad, coap_session_t *session)
+{
+	struct coap_gate *g = ad->gate;
+	const coap_address_t *a = session ? coap_session_get_addr_remote(session) : NULL;
+	struct sockaddr_storage ss;
+	struct gate_peer p;
+
+	if (!g || !a || a->size > sizeof(ss))
+		return;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, &a->addr, a->size);
+	for (size_t i = 0; peer_of_addr(&ss, &p) && i < g->n_half; i++)
+		if (g->half[i].port == p.port && same_ip(&g->half[i], &p)) {
+			half_drop(g, i);
+			break;
+		}
+}
+
+void coap_gate_sweep(struct coap_ad *ad, int64_t now)
+{
+	struct coap_gate *g = ad->gate;
+
+	if (!g)
+		return;
+	half_expire(g, now);
+	if (!g->flood || now - g->flood_last_ms < FLOOD_QUIET_MS)
+		return;
+	g->flood = false;
+	LOGP(DCOAP, MGW_LOGL_NOTICE,
+	     "coap: DTLS handshake flood over after %lld s: %llu hellos answered statelessly, %llu "
+	     "dropped over coap.hello_rate, %llu refused over the half-open limits",
+	     (long long)((g->flood_last_ms - g->flood_start_ms) / 1000),
+	     (unsigned long long)g->ep_verify, (unsigned long long)g->ep_shed,
+	     (unsigned long long)g->ep_refused);
+}
+
+static int gate_destructor(struct coap_gate *g)
+{
+	OPENSSL_cleanse(g->secret, sizeof(g->secret));
+	if (cookie_gate == g)
+		cookie_gate = NULL;
+	return 0;
+}
+
+int coap_gate_add_fd(struct coap_ad *ad, int fd)
+{
+	struct coap_gate *g = ad->gate;
+	int rc;
+
+	if (!g) {
+		if (!(g = ad->gate = talloc_zero(ad, struct coap_gate)))
+			return MGW_E_NOMEM;
+		talloc_set_destructor(g, gate_destructor);
+		g->max_half = (size_t)ad->cfg->max_half_open;
+		if (!(g->half = talloc_array(g, struct gate_peer, g->max_half)))
+			return MGW_E_NOMEM;
+		secrets_fresh(g, coap_now_ms());
+		if ((rc = install_cookies(ad)) != MGW_OK)
+			return rc;
+		cookie_gate = g;
+	}
+	if (g->n_fds >= GATE_MAX_FDS)
+		return MGW_E_FULL;
+	g->fds[g->n_fds++] = fd;
+	return MGW_OK;
+}
