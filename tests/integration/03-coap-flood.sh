@@ -16,7 +16,8 @@ pport=$(free_port udp)
 make_gw_config "$T_DIR" "$(M5S_YAML)
   listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key, client_ca: pki/ca.pem } }
 coap:
-  listen: [ { addr: 127.0.0.1, port: $cport } ]"
+  listen: [ { addr: 127.0.0.1, port: $cport } ]
+  max_half_open_per_ip: 4"
 bg "$GW" -c "$T_DIR/gw.yaml" 2>gw.log
 gw=$BG_PID
 wait_gw_ready gw.log
@@ -66,5 +67,42 @@ ok "RSS +$((rss1 - rss0)) kB during the flood"
 post after after-flood
 [ "$(code after)" = 2.04 ] || fail "after the flood: $(code after)"
 ok "served after the flood (${took} ms)"
+audits() { grep -c "\"cause\":\"$1\"" audit.jsonl; }
+na=$(audits HANDSHAKE_FLOOD)
+[ "$na" -ge 1 ] && [ "$na" -le 2 ] || fail "$na HANDSHAKE_FLOOD audit records for one flood, want 1"
+ok "the flood is audited once ($na record), not per datagram"
+
+# 2. 3,000 ClientHellos with a bogus cookie: answered like cookie-less ones, no state
+$FLOOD --port "$cport" --count 3000 --rate 1000 --max-time 20 --first-port 30000 \
+	--cookie 00112233445566778899aabbccddeeff >flood2.txt 2>&1 &
+fl=$!
+T_PIDS="$T_PIDS $fl"
+sleep 1.5
+post bogus during-bogus
+rss2=$(rss $gw)
+wait $fl
+[ "$(code bogus)" = 2.04 ] || fail "locked out by bogus cookies: '$(code bogus)' after ${took} ms"
+[ $((rss2 - rss0)) -lt 102400 ] || fail "RSS grew by $((rss2 - rss0)) kB"
+ok "bogus cookies: 2.04 during the flood (${took} ms), RSS +$((rss2 - rss0)) kB"
+
+# 3. a sender that receives (127.0.0.2, 300 ports) answers each cookie, then goes silent:
+# at most coap.max_half_open_per_ip (4 here) of its handshakes are let through, the rest are
+# refused and audited; the device on 127.0.0.1 is not affected
+$FLOOD --port "$cport" --count 300 --rate 300 --max-time 20 --src 127.0.0.2 --answer \
+	--first-port 40000 >flood3.txt 2>&1 || fail "flooder: $(cat flood3.txt)"
+note "half-open flood: $(cat flood3.txt)"
+grep -Eq 'answered [1-9]' flood3.txt || fail "no HelloVerifyRequest answered: $(cat flood3.txt)"
+post half during-half-open
+[ "$(code half)" = 2.04 ] || fail "device locked out by half-open handshakes: '$(code half)'"
+[ "$(audits HALF_OPEN)" -ge 1 ] || fail "no HALF_OPEN audit record"
+ok "half-open handshakes from one address bounded and audited; the device gets 2.04 (${took} ms)"
+
+kill -TERM $gw; wait $gw; rc=$?
+[ $rc -eq 0 ] || fail "gateway exit $rc"
+counters=$(grep -o 'coap: sessions.*' gw.log | tail -n 1)
+note "$counters"
+echo "$counters" | grep -Eq 'hellos [1-9][0-9]* verified' || fail "hello counter: $counters"
+echo "$counters" | grep -Eq 'half-open refused [1-9]' || fail "half-open counter: $counters"
+grep -q 'DTLS handshake flood started' gw.log || fail "no flood log line"
 
 echo "# $n checks"

@@ -3,11 +3,14 @@
 answering (a spoofing sender never could). Bounded in count and time.
 
   dtls-flood.py --port P [--host 127.0.0.1] [--count 3000] [--rate 1000] [--max-time 30]
-                [--cookie HEX] [--per-port 1] [--first-port 20000]
+                [--cookie HEX] [--per-port 1] [--first-port 20000] [--src 127.0.0.1]
+                [--answer]
 
 Each ClientHello goes out from its own socket bound to the next free port (at most
 --per-port hellos per port), so the gateway sees as many new peers. --cookie puts a (bogus)
-cookie in them. Prints "sent N ports M seconds S" at the end."""
+cookie in them. --answer: a sender that can receive at its address (not spoofing) sends
+the ClientHello again with the cookie of the HelloVerifyRequest it gets, then goes silent
+(a half-open handshake per port). Prints "sent N ports M seconds S" at the end."""
 import argparse
 import os
 import socket
@@ -34,6 +37,21 @@ def client_hello(seq, cookie):
     return rec + struct.pack("!H", len(hs)) + hs
 
 
+def answer(s, seq, a):
+    """wait for a HelloVerifyRequest, send the ClientHello again with its cookie: 1 if sent"""
+    s.settimeout(1.0)
+    try:
+        b = s.recv(2048)
+    except OSError:
+        return 0
+    if len(b) < 28 or b[0] != 22 or b[13] != 3:
+        return 0
+    # record header 13, handshake header 12, server_version 2: cookie length at 27
+    c = b[28:28 + b[27]]
+    s.sendto(client_hello(seq + 1, c), (a.host, a.port))
+    return 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
@@ -44,16 +62,18 @@ def main():
     ap.add_argument("--cookie", default="")
     ap.add_argument("--per-port", type=int, default=1)
     ap.add_argument("--first-port", type=int, default=20000)
+    ap.add_argument("--src", default="127.0.0.1")
+    ap.add_argument("--answer", action="store_true")
     a = ap.parse_args()
     cookie = bytes.fromhex(a.cookie)
     count = min(a.count, 200000)
     t0 = time.monotonic()
-    sent = ports = 0
+    sent = ports = answered = 0
     port = a.first_port
     while sent < count and time.monotonic() - t0 < min(a.max_time, 120.0):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            s.bind(("127.0.0.1", port))
+            s.bind((a.src, port))
         except OSError:
             s.close()
             port = port + 1 if port < 65000 else 10000
@@ -65,6 +85,8 @@ def main():
                 break
             try:
                 s.sendto(client_hello(sent, cookie), (a.host, a.port))
+                if a.answer:
+                    answered += answer(s, sent, a)
             except OSError:
                 pass
             sent += 1
@@ -73,7 +95,8 @@ def main():
         ahead = sent / a.rate - (time.monotonic() - t0)
         if ahead > 0:
             time.sleep(ahead)
-    print("sent %d ports %d seconds %.1f" % (sent, ports, time.monotonic() - t0))
+    print("sent %d ports %d answered %d seconds %.1f" % (sent, ports, answered,
+                                                        time.monotonic() - t0))
     sys.stdout.flush()
 
 
