@@ -105,4 +105,33 @@ echo "$counters" | grep -Eq 'hellos [1-9][0-9]* verified' || fail "hello counter
 echo "$counters" | grep -Eq 'half-open refused [1-9]' || fail "half-open counter: $counters"
 grep -q 'DTLS handshake flood started' gw.log || fail "no flood log line"
 
+ok "counters: hellos answered, half-open refused; the flood logged"
+
+# 4. 500 malformed CoAP datagrams (a plain listener, token length 15) and 500 plain CoAP
+# datagrams to the coaps port: a handful of log lines with a count, not one line each
+make_gw_config "$T_DIR" "coap:
+  insecure: true
+  listen: [ { addr: 127.0.0.1, port: $cport }, { addr: 127.0.0.1, port: $pport, plain: true } ]"
+bg "$GW" -c "$T_DIR/gw.yaml" 2>gw4.log
+gw=$BG_PID
+wait_gw_ready gw4.log
+python3 - "$pport" "$cport" <<'PY2' || fail "sending bad datagrams"
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(500):
+    s.sendto(bytes([0x4f, 0x01, i >> 8, i & 255]) + b"x" * 15, ("127.0.0.1", int(sys.argv[1])))
+    s.sendto(bytes([0x40, 0x01, i >> 8, i & 255]), ("127.0.0.1", int(sys.argv[2])))
+    if i % 50 == 0:
+        time.sleep(0.02)
+PY2
+sleep 2.5
+kill -TERM $gw; wait $gw; rc=$?
+[ $rc -eq 0 ] || fail "gateway exit $rc"
+bad=$(grep -c 'malformed' gw4.log)
+plain=$(grep -c 'plain CoAP to a coaps port' gw4.log)
+note "log lines for 500 malformed datagrams: $bad; for 500 plain CoAP to the coaps port: $plain"
+[ "$bad" -ge 1 ] && [ "$bad" -le 12 ] || fail "$bad log lines for 500 malformed datagrams"
+grep -Eq 'malformed.*[0-9]+ more|[0-9]+ more.*malformed|held back [0-9]+' gw4.log || fail "no count of the lines held back"
+[ "$plain" -le 12 ] || fail "$plain log lines for 500 plain CoAP datagrams to the coaps port"
+ok "500 malformed datagrams: $bad log lines, 500 plain ones to the coaps port: $plain"
 echo "# $n checks"

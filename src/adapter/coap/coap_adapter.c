@@ -48,6 +48,9 @@
  * drops records that fail their MAC (RFC 6347 4.1.2.7) */
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define HS_BUCKETS_MAX 4096
+/* lines a peer can cause at will: at most this many per interval, then a count */
+#define RL_LINES 5
+#define RL_INTERVAL_MS 10000
 
 int64_t coap_now_ms(void)
 {
@@ -129,7 +132,35 @@ static void coap_log_cb(coap_log_t level, const char *message)
 		l = MGW_LOGL_DEBUG;
 	if (log_ad && level <= LOG_WARNING && strstr(message, "alert write:fatal:"))
 		alert_audit(log_ad, message);
+	/* once running, libcoap's warnings are mostly about one datagram ("discard malformed
+	 * PDU"): a sender repeats them at will */
+	if (log_ad && l >= MGW_LOGL_NOTICE && mgw_log_enabled(DCOAP, l)) {
+		uint64_t held = 0;
+
+		if (!mgw_log_rl_pass(&log_ad->rl_libcoap, &held)) {
+			snprintf(log_ad->rl_last, sizeof(log_ad->rl_last), "%.*s", (int)n, message);
+			return;
+		}
+		if (held) {
+			LOGP(DCOAP, l, "libcoap: %.*s (held back %llu lines before it)", (int)n,
+			     message, (unsigned long long)held);
+			return;
+		}
+	}
 	LOGP(DCOAP, l, "libcoap: %.*s", (int)n, message);
+}
+
+/* the sweep (and the stop): the lines held back in an interval that is over, one line each */
+static void rl_report(struct coap_ad *ad, bool always)
+{
+	uint64_t held;
+
+	if ((held = mgw_log_rl_flush(&ad->rl_libcoap, always)))
+		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap: held back %llu libcoap lines (rate limit), the "
+		     "last: %s", (unsigned long long)held, ad->rl_last);
+	if ((held = mgw_log_rl_flush(&ad->rl_plain, always)))
+		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap: held back %llu lines 'plain CoAP to a coaps "
+		     "port' (rate limit; counted as plaintext)", (unsigned long long)held);
 }
 
 /* ---- plaintext on a coaps port ----
@@ -177,6 +208,7 @@ static void plain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while ((n = recv(fd, pkt, sizeof(pkt), 0)) > 0) {
 		struct mgw_identity id = { .ingress = MGW_IN_COAP, .kind = MGW_CRED_NONE };
+		uint64_t held = 0;
 		size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
 		char ip[INET_ADDRSTRLEN];
 		int64_t now = coap_now_ms();
@@ -188,7 +220,9 @@ static void plain_cb(evutil_socket_t fd, short what, void *arg)
 		ad->n.plaintext++;
 		if (!coap_audit_budget(ad, now))
 			continue;
-		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap(%s): plain CoAP to a coaps port: dropped", id.peer);
+		if (mgw_log_rl_pass(&ad->rl_plain, &held))
+			LOGP(DCOAP, MGW_LOGL_NOTICE, "coap(%s): plain CoAP to a coaps port: dropped%s",
+			     id.peer, held ? " (and more, held back: see below)" : "");
 		mgw_security_audit_reject(ad->sec, MGW_DIR_UPLINK, MGW_IN_COAP, &id, NULL, MGW_E_TLS,
 					  "PLAINTEXT", "plain CoAP sent to a coaps (DTLS) port: dropped");
 	}
@@ -312,6 +346,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	coap_gate_sweep(ad, now);
+	rl_report(ad, false);
 	TAILQ_FOREACH(s, &ad->sessions, link) {
 		if (!s->dtls || s->established || s->audited ||
 		    now - s->created_ms < HANDSHAKE_TIMEOUT_MS)
@@ -877,6 +912,8 @@ static int coap_start(const struct mgw_adapter_env *env, const void *cfg, void *
 	ad->core = env->core;
 	ad->sec = env->sec;
 	ad->ticket_ctx = env->ctx;
+	ad->rl_libcoap = (struct mgw_log_rl)MGW_LOG_RL_INIT(RL_LINES, RL_INTERVAL_MS);
+	ad->rl_plain = (struct mgw_log_rl)MGW_LOG_RL_INIT(RL_LINES, RL_INTERVAL_MS);
 	TAILQ_INIT(&ad->sessions);
 	LIST_INIT(&ad->ip_buckets);
 	LIST_INIT(&ad->ue_buckets);
@@ -932,6 +969,7 @@ static void coap_stop(void *state)
 
 	if (!ad)
 		return;
+	rl_report(ad, true);
 	stats_log(ad, true);
 	talloc_free(ad);
 }

@@ -108,6 +108,10 @@ struct coap_ad {
 	int64_t last_refused_ms;
 	int64_t alert_window_ms;
 	unsigned alerts_in_window;
+	/* lines a peer can cause at will (libcoap's per-datagram warnings, plain CoAP probes):
+	 * rate-limited, the count held back reported by the sweep */
+	struct mgw_log_rl rl_libcoap, rl_plain;
+	char rl_last[96]; /* the last libcoap line held back */
 };
 
 #define LOG_CS(s, lvl, fmt, ...) \
