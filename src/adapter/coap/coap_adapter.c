@@ -2,8 +2,10 @@
  * sessions and their limits (doc/internals/coap.md).
  *
  * The loop: libcoap (built with epoll) exposes one epoll fd that becomes readable for its
- * sockets and its own timerfd; io_ev watches it and runs coap_io_process(COAP_IO_NO_WAIT),
- * after which timer_ev is armed for the next timeout libcoap reports. Nothing blocks.
+ * sockets and its own timerfd; io_ev watches it and runs libcoap's I/O (coap_io_process()
+ * in its documented parts, with the gate of coap_gate.c between epoll_wait() and
+ * coap_io_do_epoll()), after which timer_ev is armed for the next timeout libcoap reports.
+ * Nothing blocks.
  *
  * Credentials: the PSK callback looks the identity up in the registry at each handshake
  * (no global key); the certificate callback takes the SHA-256 fingerprint of the client
@@ -16,6 +18,7 @@
  * frees its sessions in coap_free_context without events). Not earlier: a session whose
  * handshake fails inside libcoap's first SSL_accept is freed with no event at all.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +51,7 @@
  * drops records that fail their MAC (RFC 6347 4.1.2.7) */
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define HS_BUCKETS_MAX 4096
+#define IO_EVENTS 64 /* epoll events taken per run of libcoap's I/O */
 /* lines a peer can cause at will: at most this many per interval, then a count */
 #define RL_LINES 5
 #define RL_INTERVAL_MS 10000
@@ -274,19 +278,24 @@ static void plain_stop(struct coap_ad *ad)
 
 /* ---- the loop ---- */
 
+/* coap_io_process() split in its documented parts (coap_io.txt), so that the gate sees the
+ * events of the DTLS listeners before libcoap reads them */
 static void run_io(struct coap_ad *ad)
 {
+	struct epoll_event ev[IO_EVENTS];
 	coap_tick_t now;
 	unsigned int ms;
 	struct timeval tv;
+	int n;
 
 	if (!ad->ctx || ad->in_io)
 		return;
 	ad->in_io = true;
-	/* new peers pass the gate first; while it has not judged a listener's next datagram,
-	 * libcoap must not read it (the event fires again: the socket stays readable) */
-	if (coap_gate_filter(ad))
-		coap_io_process(ad->ctx, COAP_IO_NO_WAIT);
+	coap_ticks(&now);
+	coap_io_prepare_epoll(ad->ctx, now);
+	n = epoll_wait(coap_context_get_coap_fd(ad->ctx), ev, IO_EVENTS, 0);
+	if (n > 0)
+		coap_io_do_epoll(ad->ctx, ev, coap_gate_events(ad, ev, (size_t)n));
 	coap_ticks(&now);
 	ms = coap_io_prepare_epoll(ad->ctx, now);
 	ad->in_io = false;

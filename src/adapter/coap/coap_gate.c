@@ -4,8 +4,9 @@
  * libcoap 4.3.1 makes a "hello" session (a coap_session_t) for every ClientHello from a new
  * address, before any cookie exchange, keeps it until a later new peer finds it older than
  * 30 s, and ignores every new address while more than max_handshake_sessions exist: ~1,000
- * spoofed ClientHellos lock every new device out for 30 s. So before coap_io_process() reads
- * a listener's socket, the gate peeks at the datagram at the head of its queue:
+ * spoofed ClientHellos lock every new device out for 30 s. So before libcoap reads a
+ * listener's socket (coap_io_do_epoll() with its event), the gate peeks at the datagram at
+ * the head of its queue:
  *  - not an epoch-0 ClientHello, or from a peer already past the gate: libcoap reads it;
  *  - a ClientHello without a valid cookie of ours: answered here with a HelloVerifyRequest
  *    carrying a stateless cookie (HMAC-SHA256 of the source address under a secret that
@@ -15,8 +16,9 @@
  *    half-open within coap.max_half_open and coap.max_half_open_per_ip, and libcoap reads it
  *    (and runs its own cookie exchange); else consumed, counted and audited.
  * The head of a UDP socket's queue stays put until it is read, and libcoap reads one datagram
- * per listener per coap_io_process(), so libcoap reads exactly what the gate let through.
+ * per listener event, so libcoap reads exactly what the gate let through.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -360,36 +362,54 @@ static bool peek(int fd, struct dgram *d)
 	return true;
 }
 
-bool coap_gate_filter(struct coap_ad *ad)
+/* Judge fd's queue from its head: true when its head is let through (libcoap reads it next),
+ * false when the queue is empty or *budget ran out (libcoap must not read it now). */
+static bool judge_queue(struct coap_ad *ad, size_t i, unsigned *budget, int64_t now)
 {
 	struct coap_gate *g = ad->gate;
 	struct dgram d;
+
+	while (*budget && peek(g->fds[i], &d)) {
+		if (peer_of_addr(&d.src, &d.peer) && judge(ad, g->fds[i], &d, now)) {
+			g->passing[i] = d.peer;
+			g->passing_set[i] = true;
+			g->last_passing = i;
+			return true;
+		}
+		(void)recv(g->fds[i], d.b, 1, MSG_DONTWAIT); /* consume it */
+		(*budget)--;
+	}
+	return false;
+}
+
+/* The datagram at the head of a UDP socket's queue stays there until it is read: libcoap gets
+ * a listener's event only when the gate let that head through, and reads one datagram per
+ * event. The listener's coap_socket_t starts with its fd (libcoap 4.3.1 coap_io_internal.h:
+ * there is no API from an epoll event to its socket). */
+size_t coap_gate_events(struct coap_ad *ad, struct epoll_event *ev, size_t n)
+{
+	struct coap_gate *g = ad->gate;
 	int64_t now = coap_now_ms();
 	unsigned budget = GATE_BUDGET;
-	bool ready = true;
+	size_t kept = 0;
 
 	if (!g)
-		return true;
+		return n;
 	secrets_fresh(g, now);
-	for (size_t i = 0; i < g->n_fds; i++) {
+	for (size_t i = 0; i < g->n_fds; i++)
 		g->passing_set[i] = false;
-		while (peek(g->fds[i], &d)) {
-			if (!peer_of_addr(&d.src, &d.peer))
-				break;
-			if (judge(ad, g->fds[i], &d, now)) {
-				g->passing[i] = d.peer;
-				g->passing_set[i] = true;
-				g->last_passing = i;
-				break;
-			}
-			(void)recv(g->fds[i], d.b, 1, MSG_DONTWAIT); /* consume it */
-			if (--budget == 0) {
-				ready = false; /* the head is not judged yet: libcoap waits */
-				break;
-			}
-		}
+	for (size_t j = 0; j < n; j++) {
+		const int *fdp = ev[j].data.ptr; /* NULL: libcoap's timerfd */
+		size_t i = g->n_fds;
+
+		for (size_t k = 0; fdp && k < g->n_fds; k++)
+			if (g->fds[k] == *fdp)
+				i = k;
+		if (i < g->n_fds && !judge_queue(ad, i, &budget, now))
+			continue;
+		ev[kept++] = ev[j];
 	}
-	return ready;
+	return kept;
 }
 
 /* ---- libcoap's cookie exchange uses the gate's cookies ----

@@ -18,6 +18,7 @@ struct event;
 struct event_base;
 struct cs_delivery;
 struct coap_gate;
+struct epoll_event;
 
 /* counters (logged every minute when they moved, and at stop) */
 struct coap_counters {
@@ -126,7 +127,9 @@ bool coap_audit_budget(struct coap_ad *ad, int64_t now); /* audits without a ses
 
 /* coap_gate.c: stateless cookies and half-open limits before libcoap sees a new peer */
 int coap_gate_add_fd(struct coap_ad *ad, int fd); /* a DTLS listener's socket */
-bool coap_gate_filter(struct coap_ad *ad); /* false: libcoap must not read yet */
+/* libcoap's epoll events, less those of listeners whose next datagram the gate consumed or
+ * has not judged yet: the count kept (at the start of ev) */
+size_t coap_gate_events(struct coap_ad *ad, struct epoll_event *ev, size_t n);
 void coap_gate_session_done(struct coap_ad *ad, coap_session_t *session);
 void coap_gate_sweep(struct coap_ad *ad, int64_t now);
 
