@@ -43,6 +43,7 @@ struct mgw_coap_cfg {
 	int64_t hello_rate;      /* cookie-less ClientHellos answered per second (all sources) */
 	int64_t max_half_open;   /* handshakes past the cookie, in progress at once */
 	int64_t max_half_open_per_ip; /* the same, per source address */
+	int64_t handshake_timeout_ms; /* a handshake past the cookie not done by then is freed */
 };
 
 extern const struct mgw_cfg_schema mgw_coap_schema;

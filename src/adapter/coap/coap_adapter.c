@@ -331,7 +331,7 @@ static void stats_log(struct coap_ad *ad, bool always)
 	     "coap: sessions %llu (peak %llu), handshakes %llu ok %llu failed, refused: "
 	     "max_sessions %llu handshake_rate %llu rate %llu, idle closed %llu, uplink %llu ok "
 	     "%llu refused, downlink %llu notified %llu delivered %llu failed, plaintext %llu, "
-	     "hellos %llu verified %llu dropped, half-open refused %llu",
+	     "hellos %llu verified %llu dropped, half-open refused %llu expired %llu",
 	     (unsigned long long)n->sessions, (unsigned long long)n->sessions_peak,
 	     (unsigned long long)n->handshakes_ok, (unsigned long long)n->handshakes_failed,
 	     (unsigned long long)n->refused_max_sessions,
@@ -340,7 +340,8 @@ static void stats_log(struct coap_ad *ad, bool always)
 	     (unsigned long long)n->uplink_refused, (unsigned long long)n->notified,
 	     (unsigned long long)n->delivered, (unsigned long long)n->delivery_failed,
 	     (unsigned long long)n->plaintext, (unsigned long long)n->hello_verify,
-	     (unsigned long long)n->hello_shed, (unsigned long long)n->half_open_refused);
+	     (unsigned long long)n->hello_shed, (unsigned long long)n->half_open_refused,
+	     (unsigned long long)n->half_open_expired);
 }
 
 static void cs_refuse(struct cs *s, int rc, const char *cause, const char *detail);
@@ -501,6 +502,28 @@ struct cs *cs_of(struct coap_ad *ad, coap_session_t *session)
 		(uint16_t)(ad->cfg->ack_timeout_ms / 1000), (uint16_t)(ad->cfg->ack_timeout_ms % 1000) });
 	coap_session_set_max_retransmit(session, (uint16_t)ad->cfg->max_retransmit);
 	return s;
+}
+
+/* Free a server session whose handshake stalled (the gate's half-open limit): libcoap has
+ * no call for it, but frees a client session at its last release, and
+ * coap_session_set_type_client() turns a server session into one. No event follows, so our
+ * state goes first. */
+void cs_session_drop(struct coap_ad *ad, coap_session_t *session)
+{
+	struct cs *s = coap_session_get_app_data(session);
+
+	(void)ad;
+	if (s) {
+		if (!s->audited)
+			cs_refuse(s, s->have_id ? MGW_E_BAD_CREDENTIAL : MGW_E_TLS,
+				  s->have_id ? "BAD_CREDENTIAL" : "TLS_HANDSHAKE",
+				  "DTLS handshake not completed within coap.handshake_timeout");
+		s->session = NULL;
+		coap_session_set_app_data(session, NULL);
+		talloc_free(s);
+	}
+	if (coap_session_set_type_client(session))
+		coap_session_release(session);
 }
 
 /* Refuse this session's handshake: one audit record, counted. */

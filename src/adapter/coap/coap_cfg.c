@@ -100,6 +100,8 @@ static const struct mgw_cfg_item coap_items[] = {
 	  "DTLS handshakes past the cookie exchange in progress at once (more: refused)" },
 	{ "max_half_open_per_ip", MGW_CFG_INT, OFF(mgw_coap_cfg, max_half_open_per_ip), 0, 1,
 	  100000, "16", "the same per source address" },
+	{ "handshake_timeout", MGW_CFG_DURATION, OFF(mgw_coap_cfg, handshake_timeout_ms), 0, 1000,
+	  600000, "30s", "a handshake past the cookie not done by then is dropped" },
 	{ NULL },
 };
 

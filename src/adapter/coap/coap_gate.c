@@ -18,6 +18,7 @@
  * The head of a UDP socket's queue stays put until it is read, and libcoap reads one datagram
  * per listener event, so libcoap reads exactly what the gate let through.
  */
+#define _GNU_SOURCE /* struct in6_pktinfo (RFC 3542) */
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -43,7 +44,6 @@
 #define GATE_BUDGET 1024             /* datagrams judged per call, then the loop breathes */
 #define COOKIE_LEN 16
 #define SECRET_ROTATE_MS 30000       /* a cookie is good for 30..60 s */
-#define HALF_OPEN_TTL_MS 60000       /* longer than libcoap's 30 s partial-session timeout */
 #define FLOOD_HELLOS_PER_S 100       /* cookie-less hellos in a second that make an episode */
 #define FLOOD_QUIET_MS 10000         /* an episode ends after this long without signs */
 
@@ -56,6 +56,7 @@
 
 struct gate_peer {
 	int64_t t_ms;
+	int ifindex; /* where it came in (libcoap keys its sessions by it too) */
 	uint16_t port;
 	uint8_t fam;
 	uint8_t addr[16];
@@ -88,6 +89,7 @@ struct dgram {
 	size_t n;
 	struct sockaddr_storage src;
 	socklen_t srclen;
+	int ifindex;
 	struct gate_peer peer;
 };
 
@@ -140,13 +142,47 @@ static void half_drop(struct coap_gate *g, size_t i)
 	g->half[i] = g->half[--g->n_half];
 }
 
-static void half_expire(struct coap_gate *g, int64_t now)
+/* A handshake past the cookie not done after coap.handshake_timeout: libcoap would keep
+ * its session until OpenSSL gives up retransmitting (minutes), counted against its
+ * max_handshake_sessions all along. Free it (and forget the peer). */
+static void half_stalled(struct coap_ad *ad, const struct gate_peer *p)
 {
+	coap_address_t a;
+	coap_session_t *session;
+
+	coap_address_init(&a);
+	if (p->fam == 4) {
+		a.addr.sin.sin_family = AF_INET;
+		a.addr.sin.sin_port = p->port;
+		memcpy(&a.addr.sin.sin_addr, p->addr, 4);
+		a.size = sizeof(a.addr.sin);
+	} else {
+		a.addr.sin6.sin6_family = AF_INET6;
+		a.addr.sin6.sin6_port = p->port;
+		memcpy(&a.addr.sin6.sin6_addr, p->addr, 16);
+		a.size = sizeof(a.addr.sin6);
+	}
+	session = coap_session_get_by_peer(ad->ctx, &a, p->ifindex);
+	if (session && coap_session_get_type(session) == COAP_SESSION_TYPE_SERVER &&
+	    coap_session_get_state(session) == COAP_SESSION_STATE_HANDSHAKE) {
+		ad->n.half_open_expired++;
+		cs_session_drop(ad, session);
+	}
+}
+
+static void half_expire(struct coap_ad *ad, int64_t now)
+{
+	struct coap_gate *g = ad->gate;
+
 	for (size_t i = 0; i < g->n_half;)
-		if (now - g->half[i].t_ms >= HALF_OPEN_TTL_MS)
+		if (now - g->half[i].t_ms >= ad->cfg->handshake_timeout_ms) {
+			struct gate_peer p = g->half[i];
+
 			half_drop(g, i);
-		else
+			half_stalled(ad, &p);
+		} else {
 			i++;
+		}
 }
 
 /* ---- cookies ---- */
@@ -292,7 +328,7 @@ static bool admit(struct coap_ad *ad, const struct gate_peer *p, int64_t now)
 	size_t same = 0;
 
 	if (g->n_half >= g->max_half)
-		half_expire(g, now);
+		half_expire(ad, now);
 	for (size_t i = 0; i < g->n_half; i++)
 		same += same_ip(&g->half[i], p);
 	if (g->n_half < g->max_half && same < (size_t)ad->cfg->max_half_open_per_ip) {
@@ -319,16 +355,14 @@ static bool admit(struct coap_ad *ad, const struct gate_peer *p, int64_t now)
 static bool judge(struct coap_ad *ad, int fd, const struct dgram *d, int64_t now)
 {
 	struct coap_gate *g = ad->gate;
-	struct gate_peer *known;
 	const uint8_t *cookie;
 	size_t clen;
 
 	if (!client_hello(d, &cookie, &clen))
 		return true;
-	if ((known = half_find(g, &d->peer))) {
-		known->t_ms = now; /* its handshake goes on (retransmissions, libcoap's cookie) */
+	/* its handshake goes on (retransmissions): timed from its admission, not refreshed */
+	if (half_find(g, &d->peer))
 		return true;
-	}
 	if (clen && cookie_ok(g, &d->peer, cookie, clen))
 		return admit(ad, &d->peer, now);
 	count_hello(ad, &d->peer, now);
@@ -344,8 +378,32 @@ static bool judge(struct coap_ad *ad, int fd, const struct dgram *d, int64_t now
 	return false;
 }
 
+/* the interface a datagram came in on (libcoap asks for IP_PKTINFO on its sockets) */
+static int ifindex_of(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			return pi.ipi_ifindex;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			return (int)pi.ipi6_ifindex;
+		}
+	}
+	return 0;
+}
+
 static bool peek(int fd, struct dgram *d)
 {
+	union {
+		struct cmsghdr align;
+		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+	} ctl;
 	struct iovec iov = { d->b, sizeof(d->b) };
 	struct msghdr mh = { 0 };
 	ssize_t n;
@@ -354,11 +412,14 @@ static bool peek(int fd, struct dgram *d)
 	mh.msg_namelen = sizeof(d->src);
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.b;
+	mh.msg_controllen = sizeof(ctl.b);
 	n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0)
 		return false;
 	d->n = (size_t)n < sizeof(d->b) ? (size_t)n : sizeof(d->b);
 	d->srclen = mh.msg_namelen;
+	d->ifindex = ifindex_of(&mh);
 	return true;
 }
 
@@ -370,7 +431,10 @@ static bool judge_queue(struct coap_ad *ad, size_t i, unsigned *budget, int64_t 
 	struct dgram d;
 
 	while (*budget && peek(g->fds[i], &d)) {
-		if (peer_of_addr(&d.src, &d.peer) && judge(ad, g->fds[i], &d, now)) {
+		bool ok = peer_of_addr(&d.src, &d.peer);
+
+		d.peer.ifindex = d.ifindex;
+		if (ok && judge(ad, g->fds[i], &d, now)) {
 			g->passing[i] = d.peer;
 			g->passing_set[i] = true;
 			g->last_passing = i;
@@ -508,7 +572,7 @@ void coap_gate_sweep(struct coap_ad *ad, int64_t now)
 
 	if (!g)
 		return;
-	half_expire(g, now);
+	half_expire(ad, now);
 	if (!g->flood || now - g->flood_last_ms < FLOOD_QUIET_MS)
 		return;
 	g->flood = false;

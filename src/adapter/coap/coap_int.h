@@ -31,7 +31,7 @@ struct coap_counters {
 	uint64_t plaintext; /* plain CoAP datagrams sent to a coaps port */
 	/* the gate (coap_gate.c): cookie-less ClientHellos answered statelessly, dropped over
 	 * coap.hello_rate; cookie-proved ones refused over the half-open limits */
-	uint64_t hello_verify, hello_shed, half_open_refused;
+	uint64_t hello_verify, hello_shed, half_open_refused, half_open_expired;
 };
 
 /* a token bucket per key: source address (handshake_rate) or UE (rate) */
@@ -122,6 +122,7 @@ struct coap_ad {
 struct cs *cs_of(struct coap_ad *ad, coap_session_t *session);
 void coap_ad_kick(struct coap_ad *ad); /* run libcoap's I/O and timers soon */
 bool cs_rate_ok(struct cs *s);
+void cs_session_drop(struct coap_ad *ad, coap_session_t *session); /* a stalled handshake */
 int64_t coap_now_ms(void);
 bool coap_audit_budget(struct coap_ad *ad, int64_t now); /* audits without a session: 20/s */
 
