@@ -86,6 +86,17 @@ wait $fl
 [ $((rss2 - rss0)) -lt 102400 ] || fail "RSS grew by $((rss2 - rss0)) kB"
 ok "bogus cookies: 2.04 during the flood (${took} ms), RSS +$((rss2 - rss0)) kB"
 
+# 2b. 3,000 ClientHello fragments (fragment_offset 1): libcoap makes a session for those too
+$FLOOD --port "$cport" --count 3000 --rate 1000 --max-time 20 --first-port 33000 \
+	--frag-offset 1 >flood2b.txt 2>&1 &
+fl=$!
+T_PIDS="$T_PIDS $fl"
+sleep 2
+post frag during-fragments
+wait $fl
+[ "$(code frag)" = 2.04 ] || fail "locked out by ClientHello fragments: '$(code frag)' after ${took} ms"
+ok "ClientHello fragments: 2.04 during the flood (${took} ms)"
+
 # 3. a sender that receives (127.0.0.2, 300 ports) answers each cookie, then goes silent:
 # at most coap.max_half_open_per_ip (4 here) of its handshakes are let through, the rest are
 # refused and audited; the device on 127.0.0.1 is not affected; the 4 stalled handshakes

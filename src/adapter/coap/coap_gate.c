@@ -145,10 +145,9 @@ static void half_drop(struct coap_gate *g, size_t i)
 /* A handshake past the cookie not done after coap.handshake_timeout: libcoap would keep
  * its session until OpenSSL gives up retransmitting (minutes), counted against its
  * max_handshake_sessions all along. Free it (and forget the peer). */
-static void half_stalled(struct coap_ad *ad, const struct gate_peer *p)
+static coap_session_t *session_of(struct coap_ad *ad, const struct gate_peer *p)
 {
 	coap_address_t a;
-	coap_session_t *session;
 
 	coap_address_init(&a);
 	if (p->fam == 4) {
@@ -162,7 +161,13 @@ static void half_stalled(struct coap_ad *ad, const struct gate_peer *p)
 		memcpy(&a.addr.sin6.sin6_addr, p->addr, 16);
 		a.size = sizeof(a.addr.sin6);
 	}
-	session = coap_session_get_by_peer(ad->ctx, &a, p->ifindex);
+	return coap_session_get_by_peer(ad->ctx, &a, p->ifindex);
+}
+
+static void half_stalled(struct coap_ad *ad, const struct gate_peer *p)
+{
+	coap_session_t *session = session_of(ad, p);
+
 	if (session && coap_session_get_type(session) == COAP_SESSION_TYPE_SERVER &&
 	    coap_session_get_state(session) == COAP_SESSION_STATE_HANDSHAKE) {
 		ad->n.half_open_expired++;
@@ -229,15 +234,21 @@ static bool cookie_ok(struct coap_gate *g, const struct gate_peer *p, const uint
 
 /* ---- the DTLS bytes ---- */
 
+/* What libcoap makes a HELLO session for when no session has its address: a handshake record
+ * whose byte 13 says ClientHello (coap_endpoint_get_session() checks no more). */
+static bool makes_session(const struct dgram *d)
+{
+	return d->n > REC_HDR && d->b[0] == CT_HANDSHAKE && d->b[REC_HDR] == HT_CLIENT_HELLO;
+}
+
 /* An epoch-0 ClientHello whose cookie is inside the datagram: its cookie (maybe empty) in
- * *cookie / *clen. Anything else: false (libcoap decides, and keeps no state for it). */
+ * *cookie / *clen. */
 static bool client_hello(const struct dgram *d, const uint8_t **cookie, size_t *clen)
 {
 	const uint8_t *b = d->b;
 	size_t o = REC_HDR + HS_HDR + 2 + 32, sid;
 
-	if (d->n < o + 2 || b[0] != CT_HANDSHAKE || b[3] != 0 || b[4] != 0 ||
-	    b[REC_HDR] != HT_CLIENT_HELLO)
+	if (d->n < o + 2 || !makes_session(d) || b[3] != 0 || b[4] != 0)
 		return false;
 	/* a first fragment only (fragment_offset 0) */
 	if (b[REC_HDR + 6] || b[REC_HDR + 7] || b[REC_HDR + 8])
@@ -351,6 +362,19 @@ static bool admit(struct coap_ad *ad, const struct gate_peer *p, int64_t now)
 	return false;
 }
 
+/* over coap.hello_rate this second? (then it is dropped, counted) */
+static bool hello_over_rate(struct coap_ad *ad, const struct gate_peer *p, int64_t now)
+{
+	struct coap_gate *g = ad->gate;
+
+	count_hello(ad, p, now);
+	if (g->hellos_in_sec <= (uint64_t)ad->cfg->hello_rate)
+		return false;
+	ad->n.hello_shed++;
+	g->ep_shed++;
+	return true;
+}
+
 /* true: libcoap may read this datagram; false: the gate dealt with it (consume it) */
 static bool judge(struct coap_ad *ad, int fd, const struct dgram *d, int64_t now)
 {
@@ -358,19 +382,26 @@ static bool judge(struct coap_ad *ad, int fd, const struct dgram *d, int64_t now
 	const uint8_t *cookie;
 	size_t clen;
 
-	if (!client_hello(d, &cookie, &clen))
-		return true;
+	if (!makes_session(d))
+		return true; /* libcoap keeps no state for it */
 	/* its handshake goes on (retransmissions): timed from its admission, not refreshed */
 	if (half_find(g, &d->peer))
 		return true;
-	if (clen && cookie_ok(g, &d->peer, cookie, clen))
-		return admit(ad, &d->peer, now);
-	count_hello(ad, &d->peer, now);
-	if (g->hellos_in_sec > (uint64_t)ad->cfg->hello_rate) {
+	if (!client_hello(d, &cookie, &clen)) {
+		/* fragmented, epoch > 0, truncated: only a running session may get it (a CBC
+		 * record of one can look like this); looked up within the hello budget */
+		if (hello_over_rate(ad, &d->peer, now))
+			return false;
+		if (session_of(ad, &d->peer))
+			return true;
 		ad->n.hello_shed++;
 		g->ep_shed++;
 		return false;
 	}
+	if (clen && cookie_ok(g, &d->peer, cookie, clen))
+		return admit(ad, &d->peer, now);
+	if (hello_over_rate(ad, &d->peer, now))
+		return false;
 	send_verify(g, fd, d);
 	ad->n.hello_verify++;
 	if (g->flood)
