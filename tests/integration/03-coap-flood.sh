@@ -108,6 +108,7 @@ grep -Eq 'answered [1-9]' flood3.txt || fail "no HelloVerifyRequest answered: $(
 post half during-half-open
 [ "$(code half)" = 2.04 ] || fail "device locked out by half-open handshakes: '$(code half)'"
 [ "$(audits HALF_OPEN)" -ge 1 ] || fail "no HALF_OPEN audit record"
+[ "$(grep -c 'handshake refused: HALF_OPEN' gw.log)" -le 10 ] || fail "one log line per refused handshake"
 ok "half-open handshakes from one address bounded and audited; the device gets 2.04 (${took} ms)"
 sleep 4
 

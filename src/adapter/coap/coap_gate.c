@@ -75,6 +75,7 @@ struct coap_gate {
 	bool flood;
 	int64_t flood_start_ms, flood_last_ms;
 	uint64_t ep_verify, ep_shed, ep_refused;
+	struct mgw_log_rl rl_refused; /* the HALF_OPEN lines (audit records: 20/s) */
 	/* the datagrams at the heads of the listeners' queues that libcoap reads next */
 	struct gate_peer passing[GATE_MAX_FDS];
 	bool passing_set[GATE_MAX_FDS];
@@ -354,8 +355,9 @@ static bool admit(struct coap_ad *ad, const struct gate_peer *p, int64_t now)
 	flood_sign(ad, p, now);
 	if (coap_audit_budget(ad, now)) {
 		peer_str(p, id.peer, sizeof(id.peer));
-		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap(%s): handshake refused: HALF_OPEN (%s)", id.peer,
-		     cause);
+		if (mgw_log_rl_pass(&g->rl_refused, NULL))
+			LOGP(DCOAP, MGW_LOGL_NOTICE, "coap(%s): handshake refused: HALF_OPEN (%s)",
+			     id.peer, cause);
 		mgw_security_audit_reject(ad->sec, MGW_DIR_UPLINK, MGW_IN_COAP, &id, NULL, MGW_E_FULL,
 					  "HALF_OPEN", cause);
 	}
@@ -372,6 +374,7 @@ static bool hello_over_rate(struct coap_ad *ad, const struct gate_peer *p, int64
 		return false;
 	ad->n.hello_shed++;
 	g->ep_shed++;
+	flood_sign(ad, p, now);
 	return true;
 }
 
@@ -396,6 +399,7 @@ static bool judge(struct coap_ad *ad, int fd, const struct dgram *d, int64_t now
 			return true;
 		ad->n.hello_shed++;
 		g->ep_shed++;
+		flood_sign(ad, &d->peer, now);
 		return false;
 	}
 	if (clen && cookie_ok(g, &d->peer, cookie, clen))
@@ -600,10 +604,15 @@ void coap_gate_session_done(struct coap_ad *ad, coap_session_t *session)
 void coap_gate_sweep(struct coap_ad *ad, int64_t now)
 {
 	struct coap_gate *g = ad->gate;
+	uint64_t held;
 
 	if (!g)
 		return;
 	half_expire(ad, now);
+	if ((held = mgw_log_rl_flush(&g->rl_refused, false)))
+		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap: held back %llu lines 'handshake refused: "
+		     "HALF_OPEN' (rate limit; counted, audited at most 20/s)",
+		     (unsigned long long)held);
 	if (!g->flood || now - g->flood_last_ms < FLOOD_QUIET_MS)
 		return;
 	g->flood = false;
@@ -632,6 +641,7 @@ int coap_gate_add_fd(struct coap_ad *ad, int fd)
 		if (!(g = ad->gate = talloc_zero(ad, struct coap_gate)))
 			return MGW_E_NOMEM;
 		talloc_set_destructor(g, gate_destructor);
+		g->rl_refused = (struct mgw_log_rl)MGW_LOG_RL_INIT(5, 10000);
 		g->max_half = (size_t)ad->cfg->max_half_open;
 		if (!(g->half = talloc_array(g, struct gate_peer, g->max_half)))
 			return MGW_E_NOMEM;
