@@ -7,14 +7,16 @@
  * spoofed ClientHellos lock every new device out for 30 s. So before libcoap reads a
  * listener's socket (coap_io_do_epoll() with its event), the gate peeks at the datagram at
  * the head of its queue:
- *  - not an epoch-0 ClientHello, or from a peer already past the gate: libcoap reads it;
+ *  - nothing libcoap would make a session for, or a ClientHello from a peer already past
+ *    the gate: libcoap reads it;
  *  - a ClientHello without a valid cookie of ours: answered here with a HelloVerifyRequest
  *    carrying a stateless cookie (HMAC-SHA256 of the source address under a secret that
  *    rotates every 30 s), consumed, nothing kept; at most coap.hello_rate a second, beyond
  *    that dropped and counted;
  *  - a ClientHello with our valid cookie (its source receives at its address): admitted as
  *    half-open within coap.max_half_open and coap.max_half_open_per_ip, and libcoap reads it
- *    (and runs its own cookie exchange); else consumed, counted and audited.
+ *    (its cookie exchange runs on the gate's cookie callbacks); else consumed, counted and
+ *    audited. A half-open handshake not done after coap.handshake_timeout is freed.
  * The head of a UDP socket's queue stays put until it is read, and libcoap reads one datagram
  * per listener event, so libcoap reads exactly what the gate let through.
  */
