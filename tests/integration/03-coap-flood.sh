@@ -118,6 +118,10 @@ counters=$(grep -o 'coap: sessions.*' gw.log | tail -n 1)
 note "$counters"
 echo "$counters" | grep -Eq 'hellos [1-9][0-9]* verified' || fail "hello counter: $counters"
 echo "$counters" | grep -Eq 'half-open refused [1-9][0-9]* expired [1-9]' || fail "half-open counters: $counters"
+refused=$(echo "$counters" | sed -n 's/.*half-open refused \([0-9]*\).*/\1/p')
+# 300 from one address, 4 let through per address: the per-address limit refused the rest
+# (the global one, 256, alone would refuse 44)
+[ "$refused" -ge 290 ] || fail "per-address half-open limit: $refused of 300 refused"
 grep -q 'DTLS handshake flood started' gw.log || fail "no flood log line"
 
 ok "counters: hellos answered, half-open refused; the flood logged"
