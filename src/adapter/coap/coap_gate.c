@@ -40,6 +40,7 @@
 #include <mgw/log.h>
 #include <mgw/security.h>
 
+#include "coap_dtls.h"
 #include "coap_int.h"
 
 #define GATE_MAX_FDS 16
@@ -49,12 +50,6 @@
 #define FLOOD_HELLOS_PER_S 100       /* cookie-less hellos in a second that make an episode */
 #define FLOOD_QUIET_MS 10000         /* an episode ends after this long without signs */
 
-/* DTLS record and handshake header offsets (RFC 6347 4.1, 4.2.2) */
-#define REC_HDR 13
-#define HS_HDR 12
-#define CT_HANDSHAKE 22
-#define HT_CLIENT_HELLO 1
-#define HT_HELLO_VERIFY 3
 
 struct gate_peer {
 	int64_t t_ms;
@@ -237,61 +232,17 @@ static bool cookie_ok(struct coap_gate *g, const struct gate_peer *p, const uint
 
 /* ---- the DTLS bytes ---- */
 
-/* What libcoap makes a HELLO session for when no session has its address: a handshake record
- * whose byte 13 says ClientHello (coap_endpoint_get_session() checks no more). */
-static bool makes_session(const struct dgram *d)
+/* A HelloVerifyRequest with the gate's cookie to the sender of hello */
+static void send_verify(struct coap_gate *g, int fd, const struct dgram *d,
+			const struct dtls_hello *hello)
 {
-	return d->n > REC_HDR && d->b[0] == CT_HANDSHAKE && d->b[REC_HDR] == HT_CLIENT_HELLO;
-}
+	uint8_t cookie[COOKIE_LEN], out[DTLS_VERIFY_LEN(COOKIE_LEN)];
+	size_t n;
 
-/* An epoch-0 ClientHello whose cookie is inside the datagram: its cookie (maybe empty) in
- * *cookie / *clen. */
-static bool client_hello(const struct dgram *d, const uint8_t **cookie, size_t *clen)
-{
-	const uint8_t *b = d->b;
-	size_t o = REC_HDR + HS_HDR + 2 + 32, sid;
-
-	if (d->n < o + 2 || !makes_session(d) || b[3] != 0 || b[4] != 0)
-		return false;
-	/* a first fragment only (fragment_offset 0) */
-	if (b[REC_HDR + 6] || b[REC_HDR + 7] || b[REC_HDR + 8])
-		return false;
-	sid = b[o];
-	o += 1 + sid;
-	if (o + 1 > d->n || o + 1 + b[o] > d->n)
-		return false;
-	*clen = b[o];
-	*cookie = b + o + 1;
-	return true;
-}
-
-/* A HelloVerifyRequest (RFC 6347 4.2.1) to the sender of hello: version DTLS 1.0 as the RFC
- * asks, the record sequence number of the ClientHello, message_seq 0. */
-static void send_verify(struct coap_gate *g, int fd, const struct dgram *d)
-{
-	uint8_t out[REC_HDR + HS_HDR + 3 + COOKIE_LEN];
-	size_t body = 3 + COOKIE_LEN;
-
-	out[0] = CT_HANDSHAKE;
-	out[1] = 0xfe;
-	out[2] = 0xff;
-	memcpy(out + 3, d->b + 3, 8); /* epoch 0 and the ClientHello's sequence number */
-	out[11] = 0;
-	out[12] = (uint8_t)(HS_HDR + body);
-	out[REC_HDR] = HT_HELLO_VERIFY;
-	out[REC_HDR + 1] = 0;
-	out[REC_HDR + 2] = 0;
-	out[REC_HDR + 3] = (uint8_t)body;
-	memset(out + REC_HDR + 4, 0, 5); /* message_seq 0, fragment_offset 0 */
-	out[REC_HDR + 9] = 0;
-	out[REC_HDR + 10] = 0;
-	out[REC_HDR + 11] = (uint8_t)body;
-	out[REC_HDR + HS_HDR] = 0xfe;
-	out[REC_HDR + HS_HDR + 1] = 0xff;
-	out[REC_HDR + HS_HDR + 2] = COOKIE_LEN;
-	cookie_of(g->secret[0], &d->peer, out + REC_HDR + HS_HDR + 3);
-	(void)sendto(fd, out, sizeof(out), MSG_DONTWAIT, (const struct sockaddr *)&d->src,
-		     d->srclen);
+	cookie_of(g->secret[0], &d->peer, cookie);
+	if ((n = dtls_verify_request(hello, cookie, sizeof(cookie), out, sizeof(out))))
+		(void)sendto(fd, out, n, MSG_DONTWAIT, (const struct sockaddr *)&d->src,
+			     d->srclen);
 }
 
 /* ---- the flood episode ---- */
@@ -384,15 +335,15 @@ static bool hello_over_rate(struct coap_ad *ad, const struct gate_peer *p, int64
 static bool judge(struct coap_ad *ad, int fd, const struct dgram *d, int64_t now)
 {
 	struct coap_gate *g = ad->gate;
-	const uint8_t *cookie;
-	size_t clen;
+	struct dtls_hello hello;
+	enum dtls_hello_kind kind = dtls_hello_parse(d->b, d->n, &hello);
 
-	if (!makes_session(d))
+	if (kind == DTLS_NO_HELLO)
 		return true; /* libcoap keeps no state for it */
 	/* its handshake goes on (retransmissions): timed from its admission, not refreshed */
 	if (half_find(g, &d->peer))
 		return true;
-	if (!client_hello(d, &cookie, &clen)) {
+	if (kind == DTLS_HELLO_ODD) {
 		/* fragmented, epoch > 0, truncated: only a running session may get it (a CBC
 		 * record of one can look like this); looked up within the hello budget */
 		if (hello_over_rate(ad, &d->peer, now))
@@ -404,11 +355,11 @@ static bool judge(struct coap_ad *ad, int fd, const struct dgram *d, int64_t now
 		flood_sign(ad, &d->peer, now);
 		return false;
 	}
-	if (clen && cookie_ok(g, &d->peer, cookie, clen))
+	if (hello.cookie_len && cookie_ok(g, &d->peer, hello.cookie, hello.cookie_len))
 		return admit(ad, &d->peer, now);
 	if (hello_over_rate(ad, &d->peer, now))
 		return false;
-	send_verify(g, fd, d);
+	send_verify(g, fd, d, &hello);
 	ad->n.hello_verify++;
 	if (g->flood)
 		g->ep_verify++;
