@@ -418,9 +418,13 @@ static bool judge_queue(struct coap_ad *ad, size_t i, unsigned *budget, int64_t 
 	struct coap_gate *g = ad->gate;
 	struct dgram d;
 
-	while (*budget && peek(g->fds[i], &d)) {
-		bool ok = peer_of_addr(&d.src, &d.peer);
+	while (*budget) {
+		bool ok;
 
+		if (!peek(g->fds[i], &d))
+			/* empty; or a socket error, which libcoap's read reports and clears */
+			return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+		ok = peer_of_addr(&d.src, &d.peer);
 		d.peer.ifindex = d.ifindex;
 		if (ok && judge(ad, g->fds[i], &d, now)) {
 			g->passing[i] = d.peer;
