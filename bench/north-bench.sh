@@ -44,7 +44,7 @@ north:
     api_root: https://127.0.0.1:$simport
     tls: { ca: pki/ca.pem, cert: pki/gw.pem, key: pki/gw.key }
     max_inflight: $C
-  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key } }
+  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key }, bearer_token: load-token }
 testdev: { port: $tport, insecure: true }
 Y
 bg "$GW" -c "$T_DIR/gw.yaml" 2>gw.log
@@ -52,13 +52,13 @@ gw=$BG_PID
 wait_gw_ready gw.log
 url="https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message"
 for proto in http2 http1; do
-	"$SIM" push --url "$url" --cacert pki/ca.pem --$proto --n3g --from AS:as-1 --to UE:ue-dl \
+	"$SIM" push --url "$url" --cacert pki/ca.pem --token load-token --$proto --n3g --from AS:as-1 --to UE:ue-dl \
 		--msg-id "bench-$proto" --payload "benchmark payload of some forty bytes...." \
 		--count "$N" --concurrency "$C" >push-$proto.txt 2>&1
 	echo "server  gateway msgg ($proto, TLS, durable 204): $(cat push-$proto.txt)"
 done
 printf '{"oriAddr":{"addrType":"AS","addr":"as-1"},"destAddr":{"addrType":"UE","addr":"ue-dl"},"msgId":"same"}' >same.json
-h2load -n "$N" -c 4 -m $((C / 4)) -d same.json -H 'Content-Type: application/json' "$url" >h2load-gw.txt 2>&1
+h2load -n "$N" -c 4 -m $((C / 4)) -d same.json -H 'Content-Type: application/json' -H 'Authorization: Bearer load-token' "$url" >h2load-gw.txt 2>&1
 gw_rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' h2load-gw.txt)
 mkdir -p www && head -c 200 /dev/urandom | base64 >www/file
 nport=$(free_port)

@@ -59,7 +59,7 @@ queue: { high_water: 1000000 }"
 	i=0 pids=
 	while [ $i -lt "$K" ]; do
 		"$SIM" push --url "https://127.0.0.1:$LPORT/msgg-l3gdelivery/v1/deliver-message" --http1 \
-			--cacert pki/ca.pem --l3g --from AS:as-1 --to "UE:ue-sms-b$i" --msg-id "b$W-$i" \
+			--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --l3g --from AS:as-1 --to "UE:ue-sms-b$i" --msg-id "b$W-$i" \
 			--payload "bench MT message" --count $((N / K)) --concurrency 1 >"push-$W-$i.txt" 2>&1 &
 		pids="$pids $!"
 		i=$((i + 1))

@@ -10,7 +10,7 @@ APT_PKGS="autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
  libosmocore-dev libsmpp34-dev libcoap3-dev libcoap3-bin libevent-dev libssl-dev openssl
  libjansson-dev libsqlite3-dev sqlite3 libmosquitto-dev mosquitto mosquitto-clients
  libnghttp2-dev nghttp2-client nghttp2-server libcurl4-openssl-dev curl libcjose-dev
- libcbor-dev libyaml-dev check ca-certificates procps iproute2 python3 python3-cryptography"
+ libcbor-dev libyaml-dev check ca-certificates procps iproute2 python3 python3-cryptography testssl.sh"
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -14,6 +14,9 @@ ex="$top/contrib/example"
 run="$ex/run"
 mkdir -p "$run"
 sh contrib/make-certs.sh "$run/certs"
+# the example's files hold secrets (a PSK, the SMSC password): the gateway refuses them while
+# others may read them, and a git checkout makes them 0644 under the usual umask
+chmod 600 "$ex/gw.yaml" "$ex/devices.yaml"
 "$b/msgin5g-gw" -c "$ex/gw.yaml" -t
 
 "$b/m5s-sim" serve --listen 127.0.0.1:9443 --cert "$run/certs/m5s.pem" --key "$run/certs/m5s.key" \

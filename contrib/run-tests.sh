@@ -12,8 +12,11 @@ make -j2 check >check.out 2>&1
 rc=$?
 grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS|ERROR):' check.out
 if [ $rc -ne 0 ]; then
-	for l in $(grep -lE '^(FAIL|ERROR)' $(find . -name '*.trs') 2>/dev/null); do
-		echo "---- ${l%.trs}.log"; tail -n 40 "${l%.trs}.log"
+	# automake's .trs line is ":test-result: FAIL" (or ERROR): show each such test's log tail
+	find . -name '*.trs' | sort | while read -r l; do
+		grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$l" || continue
+		echo "---- ${l%.trs}.log (last 40 lines)"
+		tail -n 40 "${l%.trs}.log"
 	done
 fi
 pass=$(sed -n 's/^# PASS: *//p' test-suite.log 2>/dev/null | head -n 1)

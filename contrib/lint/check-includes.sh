@@ -8,11 +8,11 @@ cd "$top" || exit 2
 
 # folder            allowed include/mgw headers
 rules='
-src/store           err log store
+src/store           err log store backoff
 src/security        err log addr msg cfg codec store security cose jose
-src/core            err log addr msg cfg codec codec_cbor store security adapter router core fsm jose
-src/adapter         err log addr msg cfg codec codec_cbor adapter core security fsm adapter_testdev adapter_coap adapter_sms adapter_mqtt
-src/north           err log addr msg cfg codec core security store north fsm
+src/core            err log addr msg cfg codec codec_cbor store security adapter router core fsm jose tls_policy backoff
+src/adapter         err log addr msg cfg codec codec_cbor adapter core security fsm adapter_testdev adapter_coap adapter_sms adapter_mqtt tls_policy
+src/north           err log addr msg cfg codec core security store north fsm tls_policy backoff
 src/gw              *
 '
 

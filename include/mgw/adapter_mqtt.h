@@ -19,18 +19,13 @@
 #include <stdint.h>
 #include <mgw/adapter.h>
 #include <mgw/cfg.h>
-
-/* mqtt.broker.tls */
-struct mgw_mqtt_tls {
-	char *ca;         /* CA of the broker's certificate (required) */
-	char *cert, *key; /* the gateway's client certificate (optional, together) */
-};
+#include <mgw/tls_policy.h>
 
 /* mqtt.broker */
 struct mgw_mqtt_broker {
 	char *host;   /* numeric address or DNS name (resolved at each connect) */
 	int64_t port; /* TCP port */
-	struct mgw_mqtt_tls *tls; /* NULL: plain TCP, only with mqtt.insecure */
+	struct mgw_tls_client *tls; /* NULL: plain TCP, only with mqtt.insecure */
 };
 
 enum mgw_mqtt_protocol { MGW_MQTT_V5 = 0, MGW_MQTT_V311 = 1 };

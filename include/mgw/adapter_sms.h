@@ -13,11 +13,7 @@
 #include <stdint.h>
 #include <mgw/adapter.h>
 #include <mgw/cfg.h>
-
-struct mgw_sms_tls {
-	char *ca;         /* CA that signed the SMSC's certificate (required) */
-	char *cert, *key; /* the gateway's client certificate, if the SMSC wants one */
-};
+#include <mgw/tls_policy.h>
 
 struct mgw_sms_smsc {
 	char *name;
@@ -28,7 +24,7 @@ struct mgw_sms_smsc {
 	int64_t enquire_link_ms;
 	int64_t resp_timeout_ms;
 	int64_t reconnect_min_ms, reconnect_max_ms;
-	struct mgw_sms_tls *tls; /* SMPP over TLS; absent: plain TCP, needs sms.insecure */
+	struct mgw_tls_client *tls; /* SMPP over TLS; absent: plain TCP, needs sms.insecure */
 };
 
 struct mgw_sms_dest {

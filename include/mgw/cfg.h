@@ -47,6 +47,8 @@ enum mgw_cfg_type {
 #define MGW_CFG_F_READABLE 0x04 /* PATH: must name a readable regular file at load time */
 #define MGW_CFG_F_DIR 0x08      /* PATH: a directory (created if missing is the module's job) */
 #define MGW_CFG_F_NEWFILE 0x10  /* PATH: a file the gateway writes: its directory must exist */
+#define MGW_CFG_F_SHORT 0x20    /* SECTION: a scalar stands for the section with its first item
+				 * set to it ("audit: FILE" is "audit: { path: FILE }") */
 
 struct mgw_cfg_schema;
 
@@ -115,5 +117,17 @@ void mgw_cfg_dump(FILE *f, const struct mgw_cfg_schema *schema, const void *obj)
  * elsewhere it writes "path: ...". */
 void mgw_cfg_errf(struct mgw_cfg_err *err, const void *obj, const char *path, const char *fmt,
 		  ...) __attribute__((format(printf, 4, 5)));
+
+/* The one check of who may touch a file the gateway trusts: a configuration or device
+ * registry holding secrets (forbid 027: others may not read or write it, nor the group
+ * write it), a private key (077), a trust anchor or key directory (022). mode: its
+ * st_mode; what: what it holds, for the message ("its secrets (sms.smsc[0].password)",
+ * "it"). Returns 0, or -1 with err->msg set to one line naming the file, its mode, who
+ * may do what, and the chmod that fixes it:
+ *   "devices.yaml: mode 0644 lets others read its secrets ([0].coap.psk): refused
+ *    (chmod 640 devices.yaml)" */
+int mgw_cfg_file_mode(const char *file, unsigned mode, unsigned forbid, const char *what,
+		      struct mgw_cfg_err *err);
+#define MGW_CFG_SECRET_FORBID 027u
 
 #endif

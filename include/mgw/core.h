@@ -63,7 +63,10 @@ int mgw_core_device_ready(struct mgw_core *c, const char *ue);
 /* Adapter state that must survive a restart (receipt correlation, reassembly of
  * concatenated SMS, transaction maps): the store's key/value table, namespaced by the
  * adapter ("sms.dlr", ...). Writes join the current batch; mgw_core_barrier() calls back
- * once they are durable (MGW_OK) or lost (MGW_E_STORE). Same contracts as mgw_store_kv_*. */
+ * once they are durable (MGW_OK) or not yet (MGW_E_STORE). Puts and deletes are kept through
+ * a failed store write (mgw_store_kv_put_kept: written again with the episode, seen by
+ * mgw_core_kv_get meanwhile), so MGW_E_STORE from a barrier means "not durable yet", not
+ * "gone". Same contracts as mgw_store_kv_* otherwise. */
 int mgw_core_kv_put(struct mgw_core *c, const char *ns, const char *key, const void *val,
 		    size_t len, int64_t expires_ms);
 int mgw_core_kv_get(struct mgw_core *c, void *ctx, const char *ns, const char *key, void **val,

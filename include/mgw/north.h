@@ -32,12 +32,15 @@ struct mgw_north_m5s {
 	int64_t retry_min_ms, retry_max_ms;
 };
 
+struct mgw_oauth2_check; /* include/mgw/security.h */
+
 struct mgw_north_listen {
 	char *addr;
 	int64_t port;
 	struct mgw_north_tls *tls;
 	bool insecure; /* plain HTTP (h1 and h2c) */
 	char *bearer_token; /* if set: required as "Authorization: Bearer <token>" */
+	struct mgw_oauth2_check *oauth2; /* if set: an NRF-signed access token is required */
 	int64_t max_body;
 	struct mgw_cfg_strlist allowed_clients; /* client certificate CNs allowed (empty: any
 	                                           certificate from client_ca) */

@@ -95,7 +95,22 @@ struct mgw_audit_rec {
 	const char *detail;     /* one line, no payload, no key material */
 	const char *protection; /* "transport", "sign", "encrypt", "cose" */
 };
+/* MGW_OK, or MGW_E_IO when the record could not be written whole (logged once per episode
+ * of failures, counted). */
 int mgw_audit_write(struct mgw_audit *a, const struct mgw_audit_rec *r);
+/* The failure policy (audit.required): false (the default) keeps serving while records are
+ * lost; true makes the security core refuse new input whose record cannot be written
+ * (MGW_E_FULL, cause AUDIT_UNAVAILABLE: "try again later" at every boundary) until a write
+ * succeeds again. */
+void mgw_audit_set_required(struct mgw_audit *a, bool required);
+bool mgw_audit_required(const struct mgw_audit *a);
+struct mgw_audit_stats {
+	uint64_t written;  /* records written */
+	uint64_t lost;     /* records that could not be written */
+	uint64_t episodes; /* runs of consecutive failures */
+	bool failing;      /* the last write failed */
+};
+void mgw_audit_stats(const struct mgw_audit *a, struct mgw_audit_stats *st);
 
 /* ---- policy and verdicts ---- */
 enum mgw_spoof_action { MGW_SPOOF_REWRITE = 0, MGW_SPOOF_REJECT = 1 };
@@ -178,5 +193,60 @@ void mgw_security_cose_stats(const struct mgw_security *sec, struct mgw_cose_sta
 void mgw_security_audit_reject(struct mgw_security *sec, enum mgw_dir dir,
 			       enum mgw_ingress adapter, const struct mgw_identity *claimed,
 			       const char *msg_id, int rc, const char *cause, const char *detail);
+
+/* ---- the M5S as caller (north.listen): is this caller the M5S? ----
+ * caller.c makes the decision, oauth_token.c checks OAuth2 access tokens the TS 33.501
+ * 13.4.1.1 way (a JWS signed by a configured NRF key; iss, sub, aud, scope, exp, nbf, iat;
+ * doc/internals/security.md "Caller authentication"). */
+
+/* The "oauth2:" section of a listener (its schema: mgw_oauth2_check_schema). */
+struct mgw_oauth2_check {
+	char *nrf_keys;                  /* JWKS (JSON) or PEM public keys / certificates */
+	struct mgw_cfg_strlist audience; /* aud must name one of these (NF type or instance) */
+	struct mgw_cfg_strlist scope;    /* services offered to token callers */
+	char *issuer;                    /* iss must be this (NRF instance id); NULL: any */
+	int64_t max_skew_ms;             /* clock skew allowed on exp, nbf, iat */
+};
+extern const struct mgw_cfg_schema mgw_oauth2_check_schema;
+
+/* The NRF keys and the claim rules of one listener. Loaded once at start; immutable. */
+struct mgw_token_verifier;
+/* MGW_OK, or MGW_E_CONFIG with a one-line reason in errbuf (file, key, cause). */
+int mgw_token_verifier_alloc(void *ctx, const struct mgw_oauth2_check *cfg,
+			     struct mgw_token_verifier **out, char *errbuf, size_t errlen);
+void mgw_token_verifier_free(struct mgw_token_verifier *v);
+/* Check a compact JWS access token (the bytes after "Bearer ") for a call of service
+ * (e.g. "msgg-l3gdelivery"; NULL: no scope check) at now (seconds since the epoch).
+ * MGW_OK with the token's sub in sub (at most sub_len - 1 bytes, cut); MGW_E_AUTH (the token
+ * is not valid: v->cause TOKEN_MALFORMED, TOKEN_ALG, TOKEN_KID, TOKEN_SIGNATURE,
+ * TOKEN_CLAIMS, TOKEN_ISSUER, TOKEN_EXPIRED, TOKEN_NOT_YET_VALID, TOKEN_AUDIENCE) or
+ * MGW_E_FORBIDDEN (valid, but its scope does not cover service: TOKEN_SCOPE). v->detail
+ * names the claim and never holds the token. */
+int mgw_token_verify(const struct mgw_token_verifier *tv, const char *token, size_t len,
+		     const char *service, int64_t now, char *sub, size_t sub_len,
+		     struct mgw_verdict *v);
+
+/* What a listener requires of its caller (built from north.listen). */
+struct mgw_caller_policy {
+	bool require_cert;                             /* tls.client_ca: a verified certificate */
+	const struct mgw_cfg_strlist *allowed_clients; /* its CN is one of these (n 0: any) */
+	const char *static_token;                      /* lab shortcut: this exact bearer token */
+	const struct mgw_token_verifier *oauth2;       /* an NRF-signed access token */
+	bool insecure;                                 /* nothing required (labs) */
+};
+/* What the caller presented. */
+struct mgw_caller_creds {
+	const char *cert_cn;       /* subject CN of its verified certificate, or NULL */
+	const char *authorization; /* the Authorization header, or NULL */
+	const char *service;       /* the service of the called path, or NULL if unknown */
+	int64_t now;               /* seconds since the epoch */
+};
+/* Is this caller the M5S? MGW_OK with id->value set (certificate CN, else the token's sub,
+ * else "bearer", "anonymous" or "insecure"); else MGW_E_AUTH (401) or MGW_E_FORBIDDEN
+ * (403) with v->cause (NO_CLIENT_CERT, CLIENT_NOT_ALLOWED, TOKEN_MISSING, TOKEN_*,
+ * NO_CALLER_AUTH) and v->detail. Writes no audit record: the caller audits the refusal
+ * with v->cause (mgw_security_audit_reject), once. */
+int mgw_security_caller(const struct mgw_caller_policy *p, const struct mgw_caller_creds *c,
+			struct mgw_identity *id, struct mgw_verdict *v);
 
 #endif

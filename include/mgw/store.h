@@ -9,6 +9,19 @@
  * its peer only from that callback. mgw_store_attach() makes the store flush once per
  * event-loop turn by itself.
  *
+ * Failed writes (disk full, I/O error, the file locked by another process): a write that
+ * fails loses its batch (its enqueue callbacks get MGW_E_STORE), and the store enters a
+ * "degraded" episode. The queue state changes of the message path (claim, complete, fail,
+ * retry, expire) and the enqueues made with keep are never lost that way: the store keeps
+ * them in memory, in order, answers MGW_OK, and writes them again with back-off (a timer of
+ * the attached loop: exponential, capped, jittered) until a commit succeeds. Meanwhile the
+ * store behaves as if they were written: a claim never returns an entry whose kept state is
+ * INFLIGHT, DONE or FAILED, or ACCEPTED with a retry time still ahead. Other writes fail at
+ * once with MGW_E_STORE while the episode lasts, without touching SQLite. One log line when
+ * an episode starts, one when it ends (with the number of failed attempts). Kept changes
+ * are lost only if the process dies before they are written (then INFLIGHT is recovered on
+ * open: at-least-once). SQLite's busy handler waits a few ms, never seconds.
+ *
  * Queue entry states: ACCEPTED -> INFLIGHT -> DONE | FAILED, and INFLIGHT -> ACCEPTED
  * (retry with next_try). On open, entries left INFLIGHT by a crash go back to ACCEPTED.
  * Per-order-key FIFO: claim never returns an entry while an older entry with the same
@@ -39,6 +52,9 @@ struct mgw_store_opts {
 	int64_t group_us;     /* group commit: a batch that starts within this long of the last
 			         commit waits out the rest of it (more writes join, fewer fsyncs);
 			         0: commit at the end of every loop turn */
+	const char *fault_file; /* lab fault injection (lab.store_fault): while this file exists,
+	                           every COMMIT fails as SQLite would with the error named in it
+	                           ("full", "busy" or "ioerr"; default full). NULL: off */
 };
 
 /* Open (create if missing) the store at path. On error returns MGW_E_STORE_CORRUPT (not a
@@ -71,6 +87,10 @@ struct mgw_store_entry_in {
 	size_t blob_len;
 	int64_t expiry_ms;     /* 0: never */
 	int64_t next_try_ms;   /* 0: now */
+	bool keep;             /* if its batch is lost, keep it and write it again (entries no
+	                          peer will send again: the gateway's own reports); cb still gets
+	                          the result of the first commit (MGW_E_STORE: kept, not yet
+	                          durable) */
 };
 
 /* Add an entry to the batch. cb(arg, rc, id) is called after the batch is committed (or
@@ -122,6 +142,13 @@ int mgw_store_kv_put(struct mgw_store *s, const char *ns, const char *key, const
 int mgw_store_kv_get(struct mgw_store *s, void *ctx, const char *ns, const char *key,
 		     int64_t now_ms, void **val, size_t *len);
 int mgw_store_kv_del(struct mgw_store *s, const char *ns, const char *key);
+/* The same, kept through a failed write like the queue changes (the header comment): for
+ * state that follows a delivery (an adapter's transaction map), not for writes that must
+ * be lost together with a message that was not stored (a replay window). During an episode
+ * mgw_store_kv_get() sees them. */
+int mgw_store_kv_put_kept(struct mgw_store *s, const char *ns, const char *key, const void *val,
+			  size_t len, int64_t expires_ms);
+int mgw_store_kv_del_kept(struct mgw_store *s, const char *ns, const char *key);
 /* Insert key if absent (or expired): MGW_OK; if present and live: MGW_E_REPLAY. */
 int mgw_store_kv_add_unique(struct mgw_store *s, const char *ns, const char *key, int64_t now_ms,
 			    int64_t expires_ms);

@@ -91,6 +91,9 @@ struct load {
 
 	struct pending_check *checks;
 	size_t nchecks;
+
+	const char *secret; /* the first secret key path written in the file, or NULL */
+	const struct stat *st; /* the file's, or NULL (text in memory) */
 };
 
 static _Thread_local const struct load *cur_load;
@@ -685,6 +688,29 @@ static int fill_list(struct load *L, const struct mgw_cfg_schema *sub, const str
 }
 
 /* Store node v (or a parsed default) for item it into obj. */
+/* The mapping a MGW_CFG_F_SHORT scalar stands for: { <first item's key>: <scalar> }, both
+ * nodes at the scalar's position, so that messages point at what was written. */
+static const struct node *short_form(struct load *L, const struct mgw_cfg_item *it,
+				     const struct node *v)
+{
+	struct node *map = talloc_zero(L->tmp, struct node);
+	struct node *k = talloc_zero(L->tmp, struct node);
+
+	if (!map || !k || !it->sub->items || !it->sub->items[0].key ||
+	    !(k->s = talloc_strdup(L->tmp, it->sub->items[0].key)) ||
+	    !(map->kids = talloc_array(L->tmp, struct node *, 2)))
+		return NULL;
+	k->kind = N_SCALAR;
+	k->len = strlen(k->s);
+	k->line = map->line = v->line;
+	k->col = map->col = v->col;
+	map->kind = N_MAP;
+	map->kids[0] = k;
+	map->kids[1] = (struct node *)v;
+	map->n = map->cap = 2;
+	return map;
+}
+
 static int set_item(struct load *L, const struct mgw_cfg_item *it, void *obj,
 		    const struct node *v, struct mark m, const char *path)
 {
@@ -788,8 +814,13 @@ static int set_item(struct load *L, const struct mgw_cfg_item *it, void *obj,
 
 		if (!it->sub || !it->sub->size)
 			return fail(L, &m, path, "BUG: section without schema");
+		if ((it->flags & MGW_CFG_F_SHORT) && scalar && !(v = short_form(L, it, v)))
+			return nomem(L);
 		if (v->kind != N_MAP && !(v->kind == N_SCALAR && v->null))
-			return fail(L, &m, path, "expected a mapping, got %s", kind_name(v));
+			return fail(L, &m, path, "expected %s, got %s",
+				    (it->flags & MGW_CFG_F_SHORT) ? "a scalar or a mapping"
+								  : "a mapping",
+				    kind_name(v));
 		if (!(sec = track(L, talloc_zero_size(L->ctx, it->sub->size))))
 			return nomem(L);
 		talloc_set_name_const(sec, it->sub->name ? it->sub->name : it->key);
@@ -928,6 +959,8 @@ static int fill_section(struct load *L, const struct mgw_cfg_schema *s, void *ob
 			}
 		}
 		seen[i] = it;
+		if ((it->flags & MGW_CFG_F_SECRET) && !L->secret)
+			L->secret = p;
 		if (record(L, p, vm) < 0 || set_item(L, it, obj, v, vm, p) < 0)
 			goto out;
 	}
@@ -1026,8 +1059,23 @@ static int load_done(struct load *L, int rc)
 	return rc < 0 ? -1 : 0;
 }
 
-int mgw_cfg_load_buf(void *ctx, const char *name, const char *buf, size_t len,
-		     const struct mgw_cfg_schema *schema, void *obj, struct mgw_cfg_err *err)
+/* A file that holds a secret (an item flagged MGW_CFG_F_SECRET was written in it) must
+ * be private: checked after the typed pass, when it is known whether it holds one. A file
+ * without secrets (a registry of MSISDNs and MQTT usernames) may be readable by others. */
+static int secret_mode(struct load *L)
+{
+	char what[160];
+
+	if (!L->st || !L->secret)
+		return 0;
+	snprintf(what, sizeof(what), "its secrets (%s)", L->secret);
+	return mgw_cfg_file_mode(L->name, (unsigned)L->st->st_mode, MGW_CFG_SECRET_FORBID, what,
+				 L->err);
+}
+
+static int load_map(void *ctx, const char *name, const char *buf, size_t len,
+		    const struct stat *st, const struct mgw_cfg_schema *schema, void *obj,
+		    struct mgw_cfg_err *err)
 {
 	struct load L;
 	struct node *root;
@@ -1036,15 +1084,46 @@ int mgw_cfg_load_buf(void *ctx, const char *name, const char *buf, size_t len,
 
 	if (load_init(&L, ctx, name, err) < 0)
 		goto out;
+	L.st = st;
 	if (load_tree(&L, buf, len, false, &root) < 0)
 		goto out;
 	if (!(scratch = talloc_zero_size(L.tmp, schema->size ? schema->size : 1))) {
 		nomem(&L);
 		goto out;
 	}
-	if (fill_section(&L, schema, scratch, root, mark_of(root), "") < 0 || run_checks(&L) < 0)
+	if (fill_section(&L, schema, scratch, root, mark_of(root), "") < 0 || run_checks(&L) < 0 ||
+	    secret_mode(&L) < 0)
 		goto out;
 	memcpy(obj, scratch, schema->size);
+	rc = 0;
+out:
+	return load_done(&L, rc);
+}
+
+int mgw_cfg_load_buf(void *ctx, const char *name, const char *buf, size_t len,
+		     const struct mgw_cfg_schema *schema, void *obj, struct mgw_cfg_err *err)
+{
+	return load_map(ctx, name, buf, len, NULL, schema, obj, err);
+}
+
+static int load_list(void *ctx, const char *name, const char *buf, size_t len,
+		     const struct stat *st, const struct mgw_cfg_schema *elem,
+		     struct mgw_cfg_list *out, struct mgw_cfg_err *err)
+{
+	struct load L;
+	struct node *root;
+	struct mgw_cfg_list l = { 0, NULL };
+	int rc = -1;
+
+	if (load_init(&L, ctx, name, err) < 0)
+		goto out;
+	L.st = st;
+	if (load_tree(&L, buf, len, true, &root) < 0)
+		goto out;
+	if (record(&L, "", mark_of(root)) < 0 || fill_list(&L, elem, root, "", &l) < 0 ||
+	    run_checks(&L) < 0 || secret_mode(&L) < 0)
+		goto out;
+	*out = l;
 	rc = 0;
 out:
 	return load_done(&L, rc);
@@ -1054,26 +1133,11 @@ int mgw_cfg_load_list_buf(void *ctx, const char *name, const char *buf, size_t l
 			  const struct mgw_cfg_schema *elem, struct mgw_cfg_list *out,
 			  struct mgw_cfg_err *err)
 {
-	struct load L;
-	struct node *root;
-	struct mgw_cfg_list l = { 0, NULL };
-	int rc = -1;
-
-	if (load_init(&L, ctx, name, err) < 0)
-		goto out;
-	if (load_tree(&L, buf, len, true, &root) < 0)
-		goto out;
-	if (record(&L, "", mark_of(root)) < 0 || fill_list(&L, elem, root, "", &l) < 0 ||
-	    run_checks(&L) < 0)
-		goto out;
-	*out = l;
-	rc = 0;
-out:
-	return load_done(&L, rc);
+	return load_list(ctx, name, buf, len, NULL, elem, out, err);
 }
 
 /* Read a whole (bounded) file into memory under mem. */
-static int read_file(const char *file, void *mem, char **buf, size_t *len,
+static int read_file(const char *file, void *mem, char **buf, size_t *len, struct stat *stp,
 		     struct mgw_cfg_err *err)
 {
 	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -1115,6 +1179,7 @@ static int read_file(const char *file, void *mem, char **buf, size_t *len,
 	}
 	*buf = b;
 	*len = n;
+	*stp = st;
 	b = NULL;
 	rc = 0;
 out:
@@ -1128,12 +1193,13 @@ int mgw_cfg_load(void *ctx, const char *file, const struct mgw_cfg_schema *schem
 {
 	char *buf = NULL;
 	size_t len = 0;
+	struct stat st;
 	int rc;
 
 	err->msg[0] = '\0';
-	if (read_file(file, NULL, &buf, &len, err) < 0)
+	if (read_file(file, NULL, &buf, &len, &st, err) < 0)
 		return -1;
-	rc = mgw_cfg_load_buf(ctx, file, buf, len, schema, obj, err);
+	rc = load_map(ctx, file, buf, len, &st, schema, obj, err);
 	talloc_free(buf);
 	return rc;
 }
@@ -1143,14 +1209,47 @@ int mgw_cfg_load_list(void *ctx, const char *file, const struct mgw_cfg_schema *
 {
 	char *buf = NULL;
 	size_t len = 0;
+	struct stat st;
 	int rc;
 
 	err->msg[0] = '\0';
-	if (read_file(file, NULL, &buf, &len, err) < 0)
+	if (read_file(file, NULL, &buf, &len, &st, err) < 0)
 		return -1;
-	rc = mgw_cfg_load_list_buf(ctx, file, buf, len, elem, out, err);
+	rc = load_list(ctx, file, buf, len, &st, elem, out, err);
 	talloc_free(buf);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- mgw_cfg_file_mode */
+
+static const char *mode_who(unsigned bits)
+{
+	if ((bits & 070) && (bits & 007))
+		return "the group and others";
+	return (bits & 070) ? "the group" : "others";
+}
+
+static const char *mode_verb(unsigned bits)
+{
+	if (bits & 044)
+		return (bits & 022) ? "read and change" : "read";
+	return (bits & 022) ? "change" : "access";
+}
+
+int mgw_cfg_file_mode(const char *file, unsigned mode, unsigned forbid, const char *what,
+		      struct mgw_cfg_err *err)
+{
+	unsigned bad = mode & forbid & 0777;
+
+	if (!bad)
+		return 0;
+	if (!err)
+		return -1;
+	/* the fix suggested is the smallest one: the same mode without the forbidden bits */
+	snprintf(err->msg, sizeof(err->msg), "%s: mode %04o lets %s %s %s: refused (chmod %o %s)",
+		 file, mode & 07777, mode_who(bad), mode_verb(bad), what ? what : "it",
+		 mode & 0777 & ~forbid, file);
+	return -1;
 }
 
 /* ---------------------------------------------------------------- mgw_cfg_errf */

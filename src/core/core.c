@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <talloc.h>
 
+#include <mgw/backoff.h>
 #include <mgw/codec.h>
 #include <mgw/core.h>
 #include <mgw/jose.h>
@@ -40,6 +41,7 @@ struct mgw_core {
 	bool south_stopping;
 	const struct mgw_jose_keyset *jose; /* protection profiles toward ASs, or NULL */
 	struct mgw_jose_replay *jose_rp;    /* downlink replay cache */
+	struct mgw_backoff south_bo;        /* downlink retries */
 };
 
 /* one downlink delivery handed to an adapter */
@@ -60,6 +62,7 @@ struct submit {
 	int rc;
 	struct mgw_verdict v;
 	enum mgw_queue q;
+	struct mgw_identity id; /* who submitted it: for the second audit record */
 };
 
 static void notify_cb(evutil_socket_t fd, short what, void *arg)
@@ -101,6 +104,7 @@ int mgw_core_alloc(void *ctx, const struct mgw_core_cfg *cfg, struct mgw_securit
 	c->sec = sec;
 	c->store = store;
 	c->router = router;
+	mgw_backoff_init(&c->south_bo, SOUTH_RETRY_MIN_MS, SOUTH_RETRY_MAX_MS, 0);
 	for (int q = 0; q < _MGW_Q_COUNT; q++)
 		if (!(c->notify[q].ev = event_new(cfg->base, -1, 0, notify_cb, &c->notify[q])))
 			goto nomem;
@@ -182,6 +186,15 @@ static void finish_later(struct submit *sub, int rc)
 	}
 }
 
+/* Security audited "accept" before the store had the message: a second record says it was
+ * refused after all, naming the store error (interfaces.md 6). */
+static void audit_not_stored(struct submit *sub, int rc)
+{
+	mgw_security_audit_reject(sub->core->sec, sub->msg->dir, sub->msg->ingress, &sub->id,
+				  sub->msg->msg_id, rc, "STORE",
+				  "accepted, then not stored (store write failed): refused");
+}
+
 static void stored_cb(void *arg, int rc, int64_t id)
 {
 	struct submit *sub = arg;
@@ -196,8 +209,9 @@ static void stored_cb(void *arg, int rc, int64_t id)
 		     mgw_dir_name(sub->msg->dir), sub->msg->ori.addr, sub->msg->msg_id,
 		     (long long)id);
 	} else {
-		LOGP_RC(DCORE, MGW_LOGL_ERROR, rc, "%s %s/%s not stored", mgw_dir_name(sub->msg->dir),
+		LOGP_RC(DCORE, MGW_LOGL_NOTICE, rc, "%s %s/%s not stored", mgw_dir_name(sub->msg->dir),
 			sub->msg->ori.addr, sub->msg->msg_id);
+		audit_not_stored(sub, rc);
 		sub->v.rc = rc;
 		snprintf(sub->v.cause, sizeof(sub->v.cause), "%s", mgw_errname(rc));
 		snprintf(sub->v.detail, sizeof(sub->v.detail), "store: %s", mgw_strerror(rc));
@@ -277,6 +291,7 @@ int mgw_core_submit(struct mgw_core *c, struct mgw_msg *msg, const struct mgw_id
 		mgw_msg_free(msg);
 		return MGW_E_NOMEM;
 	}
+	sub->id = *id;
 	msg->dir = MGW_DIR_UPLINK;
 	msg->ingress = id->ingress;
 	if (!msg->created_ms)
@@ -296,8 +311,10 @@ int mgw_core_submit(struct mgw_core *c, struct mgw_msg *msg, const struct mgw_id
 		return MGW_OK;
 	}
 	mgw_addr_fmt(&msg->dest, dest, sizeof(dest));
-	if ((rc = enqueue(sub, dest, msg->expiry_ms)) != MGW_OK)
+	if ((rc = enqueue(sub, dest, msg->expiry_ms)) != MGW_OK) {
+		audit_not_stored(sub, rc);
 		finish_later(sub, rc);
+	}
 	return MGW_OK;
 }
 
@@ -426,6 +443,7 @@ int mgw_core_accept_downlink(struct mgw_core *c, struct mgw_msg *msg,
 		mgw_msg_free(msg);
 		return MGW_E_NOMEM;
 	}
+	sub->id = *caller;
 	msg->dir = MGW_DIR_DOWNLINK;
 	msg->ingress = MGW_IN_NORTH;
 	if (!msg->created_ms)
@@ -446,8 +464,10 @@ int mgw_core_accept_downlink(struct mgw_core *c, struct mgw_msg *msg,
 							       : 0);
 	msg->expiry_ms = expiry;
 	mgw_addr_fmt(&msg->dest, dest, sizeof(dest));
-	if ((rc = enqueue(sub, dest, expiry)) != MGW_OK)
+	if ((rc = enqueue(sub, dest, expiry)) != MGW_OK) {
+		audit_not_stored(sub, rc);
 		finish_later(sub, rc);
+	}
 	return MGW_OK;
 }
 
@@ -461,7 +481,8 @@ static void report_stored(void *arg, int rc, int64_t id)
 		LOGP(DCORE, MGW_LOGL_INFO, "report %s for %s/%s queued %s as #%lld",
 		     r->deliv_st_name, r->dest.addr, r->msg_id, mgw_dir_name(r->dir), (long long)id);
 	else
-		LOGP_RC(DCORE, MGW_LOGL_ERROR, rc, "report for %s/%s lost", r->dest.addr, r->msg_id);
+		LOGP(DCORE, MGW_LOGL_NOTICE, "report %s for %s/%s not stored yet: kept, written when "
+		     "the store takes writes again", r->deliv_st_name, r->dest.addr, r->msg_id);
 	talloc_free(r);
 }
 
@@ -508,6 +529,7 @@ static int report(struct mgw_core *c, const struct mgw_msg *m, bool delivered, c
 	in.blob = blob;
 	in.blob_len = len;
 	in.expiry_ms = r->expiry_ms;
+	in.keep = true; /* nobody would send it again: the store keeps it through a failed write */
 	if ((rc = mgw_store_enqueue(c->store, &in, report_stored, r)) != MGW_OK)
 		goto fail;
 	talloc_free(blob);
@@ -531,13 +553,9 @@ int mgw_core_report_delivered(struct mgw_core *c, const struct mgw_msg *m)
 
 /* ---- downlink dispatcher: SOUTH queue -> adapters ---- */
 
-static int64_t south_backoff(uint32_t attempts)
+static int64_t south_backoff(struct mgw_core *c, uint32_t attempts)
 {
-	int64_t d = SOUTH_RETRY_MIN_MS;
-
-	while (attempts-- > 0 && d < SOUTH_RETRY_MAX_MS)
-		d *= 2;
-	return d < SOUTH_RETRY_MAX_MS ? d : SOUTH_RETRY_MAX_MS;
+	return mgw_backoff_delay(&c->south_bo, attempts, 0);
 }
 
 static void delivered_cb(void *arg, int rc, bool retry, const char *cause)
@@ -558,7 +576,7 @@ static void delivered_cb(void *arg, int rc, bool retry, const char *cause)
 		     d->msg->msg_id, d->msg->dest.addr);
 		report(c, d->msg, true, NULL);
 	} else if (retry) {
-		src = mgw_store_retry(c->store, d->id, mgw_now_ms() + south_backoff(d->attempts));
+		src = mgw_store_retry(c->store, d->id, mgw_now_ms() + south_backoff(c, d->attempts));
 		LOGP(DCORE, MGW_LOGL_DEBUG, "downlink %s/%s to %s: %s, will retry",
 		     d->msg->ori.addr, d->msg->msg_id, d->msg->dest.addr, cause ? cause : mgw_strerror(rc));
 	} else {
@@ -800,7 +818,7 @@ static void absorb_segment(struct mgw_core *c, struct delivery *d, const struct 
 	mgw_store_complete(c->store, d->id);
 	goto out;
 retry:
-	mgw_store_retry(c->store, d->id, now + south_backoff(d->attempts));
+	mgw_store_retry(c->store, d->id, now + south_backoff(c, d->attempts));
 out:
 	free(text);
 	json_decref(st);
@@ -879,7 +897,7 @@ static void south_unprotected(struct mgw_core *c, struct delivery *d, int rc, in
 		if (mgw_store_barrier(c->store, south_barrier_cb, c) != MGW_OK)
 			LOGP(DCORE, MGW_LOGL_ERROR, "downlink: no wake-up after the commit");
 	} else if (rc == MGW_E_STORE || rc == MGW_E_NOMEM) {
-		mgw_store_retry(c->store, d->id, now + south_backoff(d->attempts));
+		mgw_store_retry(c->store, d->id, now + south_backoff(c, d->attempts));
 	} else {
 		LOGP(DCORE, MGW_LOGL_NOTICE, "downlink %s/%s to %s cannot be protected: %s",
 		     d->msg->ori.addr, d->msg->msg_id, d->msg->dest.addr, mgw_strerror(rc));
@@ -935,7 +953,7 @@ static void dispatch_south(struct mgw_core *c)
 			 * expiry) for a reload that brings it back */
 			LOGP(DCORE, MGW_LOGL_DEBUG, "downlink %s/%s: no %s for %s, waiting",
 			     d->msg->ori.addr, d->msg->msg_id, dev ? "adapter" : "device", d->msg->dest.addr);
-			mgw_store_retry(c->store, d->id, now + south_backoff(d->attempts));
+			mgw_store_retry(c->store, d->id, now + south_backoff(c, d->attempts));
 			talloc_free(d);
 			continue;
 		}
@@ -949,7 +967,7 @@ static void dispatch_south(struct mgw_core *c)
 		    MGW_OK) {
 			/* the adapter refused synchronously and will not call back */
 			c->south_inflight--;
-			mgw_store_retry(c->store, d->id, now + south_backoff(d->attempts));
+			mgw_store_retry(c->store, d->id, now + south_backoff(c, d->attempts));
 			talloc_free(d);
 		}
 	}
@@ -976,7 +994,9 @@ static void south_tick_cb(evutil_socket_t fd, short what, void *arg)
 int mgw_core_kv_put(struct mgw_core *c, const char *ns, const char *key, const void *val,
 		    size_t len, int64_t expires_ms)
 {
-	return c ? mgw_store_kv_put(c->store, ns, key, val, len, expires_ms) : MGW_E_INVAL;
+	/* an adapter's state after a delivery (SMS receipts, the reply map): kept through a
+	 * failed store write, as the delivery's DONE is */
+	return c ? mgw_store_kv_put_kept(c->store, ns, key, val, len, expires_ms) : MGW_E_INVAL;
 }
 
 int mgw_core_kv_get(struct mgw_core *c, void *ctx, const char *ns, const char *key, void **val,
@@ -987,7 +1007,7 @@ int mgw_core_kv_get(struct mgw_core *c, void *ctx, const char *ns, const char *k
 
 int mgw_core_kv_del(struct mgw_core *c, const char *ns, const char *key)
 {
-	return c ? mgw_store_kv_del(c->store, ns, key) : MGW_E_INVAL;
+	return c ? mgw_store_kv_del_kept(c->store, ns, key) : MGW_E_INVAL;
 }
 
 int mgw_core_kv_foreach(struct mgw_core *c, const char *ns, mgw_store_kv_cb cb, void *arg)

@@ -83,6 +83,11 @@ static int lab_check(void *obj, const char *path, struct mgw_cfg_err *err)
 		mgw_cfg_errf(err, obj, sub, "writes TLS secrets: only with lab.enable: true");
 		return -1;
 	}
+	if (l->store_fault && !l->enable) {
+		snprintf(sub, sizeof(sub), "%s.store_fault", path);
+		mgw_cfg_errf(err, obj, sub, "fault injection: only with lab.enable: true");
+		return -1;
+	}
 	return 0;
 }
 
@@ -92,6 +97,9 @@ static const struct mgw_cfg_item lab_items[] = {
 	{ "keylog", MGW_CFG_PATH, OFF(gw_lab_cfg, keylog), MGW_CFG_F_NEWFILE, 0, 0, NULL,
 	  "append the TLS/DTLS secrets of every connection here (NSS key log format, for "
 	  "Wireshark): anyone with this file reads all traffic" },
+	{ "store_fault", MGW_CFG_PATH, OFF(gw_lab_cfg, store_fault), MGW_CFG_F_NEWFILE, 0, 0, NULL,
+	  "fault injection: while this file exists every store COMMIT fails as SQLite's would "
+	  "with the error written in it (full, busy or ioerr; default full)" },
 	{ NULL },
 };
 
@@ -99,13 +107,27 @@ static const struct mgw_cfg_schema lab_schema = {
 	"lab", lab_items, sizeof(struct gw_lab_cfg), lab_check,
 };
 
+static const struct mgw_cfg_item audit_items[] = {
+	{ "path", MGW_CFG_PATH, OFF(gw_audit_cfg, path), MGW_CFG_F_REQUIRED | MGW_CFG_F_NEWFILE, 0,
+	  0, NULL, "the audit log: one JSON object per security decision" },
+	{ "required", MGW_CFG_BOOL, OFF(gw_audit_cfg, required), 0, 0, 0, "false",
+	  "a record cannot be written (disk full, I/O error): true refuses new device uplink and "
+	  "M5S deliveries (try again later) until a write succeeds; false keeps serving, "
+	  "logged once per episode and counted" },
+	{ NULL },
+};
+
+static const struct mgw_cfg_schema audit_schema = {
+	"audit", audit_items, sizeof(struct gw_audit_cfg), NULL,
+};
+
 static const struct mgw_cfg_item top_items[] = {
 	{ "store", MGW_CFG_PATH, OFF(gw_cfg, store), MGW_CFG_F_REQUIRED | MGW_CFG_F_NEWFILE, 0, 0,
 	  NULL, "SQLite database: durable queue, transactions, registry copy, replay cache" },
 	{ "devices", MGW_CFG_PATH, OFF(gw_cfg, devices), MGW_CFG_F_REQUIRED | MGW_CFG_F_READABLE,
 	  0, 0, NULL, "device registry (interfaces.md 3), loaded at start and on SIGHUP" },
-	{ "audit", MGW_CFG_PATH, OFF(gw_cfg, audit), MGW_CFG_F_REQUIRED | MGW_CFG_F_NEWFILE, 0, 0,
-	  NULL, "audit log: one JSON object per security decision" },
+	{ "audit", MGW_CFG_SECTION, OFF(gw_cfg, audit), MGW_CFG_F_REQUIRED | MGW_CFG_F_SHORT, 0, 0,
+	  NULL, "audit log: FILE, or { path: FILE, required: false }", &audit_schema },
 	{ "pidfile", MGW_CFG_PATH, OFF(gw_cfg, pidfile), MGW_CFG_F_NEWFILE, 0, 0, NULL,
 	  "write the daemon's PID here" },
 	{ "log", MGW_CFG_SECTION, OFF(gw_cfg, log), 0, 0, 0, NULL, "logging", &log_schema },
@@ -119,7 +141,7 @@ static const struct mgw_cfg_item top_items[] = {
 	{ "north", MGW_CFG_SECTION, OFF(gw_cfg, north), 0, 0, 0, NULL,
 	  "the MSGin5G side (TS 29.538)", &mgw_north_schema },
 	{ "lab", MGW_CFG_SECTION, OFF(gw_cfg, lab), 0, 0, 0, NULL,
-	  "lab switches (never in production): lab: { enable: true, keylog: FILE }", &lab_schema },
+	  "lab switches (never in production): lab: { enable: true, keylog: FILE, store_fault: FILE }", &lab_schema },
 	{ "coap", MGW_CFG_SECTION, OFF(gw_cfg, coap), 0, 0, 0, NULL,
 	  "Non-3GPP devices over CoAP/DTLS 1.2 (libcoap)", &mgw_coap_schema },
 	{ "mqtt", MGW_CFG_SECTION, OFF(gw_cfg, mqtt), 0, 0, 0, NULL,

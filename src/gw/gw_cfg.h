@@ -28,12 +28,18 @@ struct gw_queue_cfg {
 struct gw_lab_cfg {
 	bool enable; /* lab mode: the switches below are refused without it */
 	char *keylog; /* TLS/DTLS secrets, NSS key log format */
+	char *store_fault; /* while this file exists, store commits fail (fault injection) */
+};
+
+struct gw_audit_cfg {
+	char *path;
+	bool required; /* refuse new input while a record cannot be written */
 };
 
 struct gw_cfg {
 	char *store;
 	char *devices;
-	char *audit;
+	struct gw_audit_cfg *audit; /* "audit: FILE" or "audit: { path: FILE, required: B }" */
 	char *pidfile;
 	struct gw_log_cfg *log;
 	struct gw_queue_cfg *queue;

@@ -153,8 +153,9 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		gw->jose = NULL;
 		LOGP(DGW, MGW_LOGL_NOTICE, "security section gone: transport only");
 	}
+	mgw_audit_set_required(gw->audit, cfg->audit->required);
 	if (mgw_audit_reopen(gw->audit) != MGW_OK)
-		LOGP(DGW, MGW_LOGL_ERROR, "audit log %s could not be reopened", gw->cfg->audit);
+		LOGP(DGW, MGW_LOGL_ERROR, "audit log %s could not be reopened", gw->cfg->audit->path);
 	apply_log(cfg->log);
 	/* north and the adapters keep running on the startup config (their sections need a
 	 * restart); the previous reload's copy can go */
@@ -256,6 +257,8 @@ static int gw_start(struct gw *gw)
 	sopts.sync_full = gw->cfg->queue->sync == 0;
 	sopts.done_keep_ms = 24LL * 3600 * 1000;
 	sopts.group_us = gw->cfg->queue->group_commit_ms * 1000;
+	if (gw->cfg->lab && gw->cfg->lab->enable)
+		sopts.fault_file = gw->cfg->lab->store_fault;
 	if ((rc = mgw_store_open(gw->root, gw->cfg->store, &sopts, &gw->store, why, sizeof(why))) !=
 	    MGW_OK) {
 		LOGP(DGW, MGW_LOGL_ERROR, "store: %s", why);
@@ -266,11 +269,13 @@ static int gw_start(struct gw *gw)
 		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "store: cannot attach to the loop");
 		return 2;
 	}
-	if ((rc = mgw_audit_open(gw->root, gw->cfg->audit, &gw->audit, why, sizeof(why))) != MGW_OK) {
+	if ((rc = mgw_audit_open(gw->root, gw->cfg->audit->path, &gw->audit, why, sizeof(why))) !=
+	    MGW_OK) {
 		LOGP(DGW, MGW_LOGL_ERROR, "audit: %s", why);
 		fprintf(stderr, "msgin5g-gw: audit: %s\n", why);
 		return 2;
 	}
+	mgw_audit_set_required(gw->audit, gw->cfg->audit->required);
 	if ((rc = mgw_security_alloc(gw->root, gw->cfg->policy, reg, gw->audit, gw->store,
 				     &gw->sec)) != MGW_OK) {
 		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "security");
@@ -352,8 +357,9 @@ static int gw_start(struct gw *gw)
 			return 2;
 		}
 	}
-	LOGP(DGW, MGW_LOGL_NOTICE, "ready: %zu devices, store %s, audit %s",
-	     mgw_registry_count(mgw_security_registry(gw->sec)), gw->cfg->store, gw->cfg->audit);
+	LOGP(DGW, MGW_LOGL_NOTICE, "ready: %zu devices, store %s, audit %s%s",
+	     mgw_registry_count(mgw_security_registry(gw->sec)), gw->cfg->store,
+	     gw->cfg->audit->path, gw->cfg->audit->required ? " (required)" : "");
 	return 0;
 }
 

@@ -16,9 +16,10 @@
  *   200 + DELY_STORED (deferred at the M5S)          -> DONE (logged "accepted for later delivery")
  *   200 + DELY_FAILED                                -> FAILED "DELY_FAILED: <failureCause>" + report
  *   200 + an unknown status (extensible enum)        -> DONE, logged at notice
- *   200 whose body is not an ack                     -> DONE, logged at error: the M5S said
- *                                                       200, so it has the message; resending
- *                                                       would only duplicate it
+ *   200 whose body is not an ack                     -> back to ACCEPTED with back-off, logged
+ *                                                       at error: nothing says the M5S took
+ *                                                       it (a buggy or cut answer); it
+ *                                                       deduplicates a resend by msgId
  *   other 2xx (204 for reports)                      -> DONE
  *   429, 503, other 5xx, 408, curl errors            -> back to ACCEPTED with back-off
  *   401 with OAuth2 in use                           -> new token, resend once, then as 4xx
@@ -42,6 +43,7 @@
 #include <jansson.h>
 #include <talloc.h>
 
+#include <mgw/backoff.h>
 #include <mgw/codec.h>
 #include <mgw/core.h>
 #include <mgw/err.h>
@@ -49,6 +51,7 @@
 #include <mgw/msg.h>
 #include <mgw/north.h>
 #include <mgw/store.h>
+#include <mgw/tls_policy.h>
 
 #include "tls.h"
 
@@ -84,7 +87,7 @@ struct mgw_north_client {
 	bool https, http2;
 	long timeout_ms;
 	size_t max_inflight;
-	int64_t retry_min_ms, retry_max_ms;
+	struct mgw_backoff bo; /* retry_min .. retry_max */
 
 	/* OAuth2 (only when the api_root is https) */
 	bool oauth;
@@ -98,7 +101,6 @@ struct mgw_north_client {
 	size_t inflight;       /* message requests started and not finished (incl. waiting) */
 	struct xfer *xfers;    /* every transfer, for free */
 	struct xfer *waiting;  /* message requests waiting for a token (not in the multi) */
-	uint64_t rnd;          /* jitter PRNG state */
 	int64_t tls_audit_at;  /* last audit record of a refused M5S certificate */
 	char host[256];        /* api_root host, the M5S identity in audit records */
 	char authority[256];   /* api_root host[:port], the peer in audit records */
@@ -146,33 +148,9 @@ static void wipe_slist(struct curl_slist *l)
 		wipe_str(l->data);
 }
 
-static uint64_t rnd_next(struct mgw_north_client *c)
-{
-	/* xorshift64*: jitter only, not security */
-	c->rnd ^= c->rnd >> 12;
-	c->rnd ^= c->rnd << 25;
-	c->rnd ^= c->rnd >> 27;
-	return c->rnd * 0x2545F4914F6CDD1DULL;
-}
-
-/* min(retry_max, retry_min * 2^attempts) with +-25 % jitter, raised to retry_after_ms
- * (capped at retry_max) */
 static int64_t backoff(struct mgw_north_client *c, uint32_t attempts, int64_t retry_after_ms)
 {
-	int64_t d = c->retry_min_ms, span;
-
-	while (attempts-- > 0 && d < c->retry_max_ms)
-		d *= 2;
-	if (d > c->retry_max_ms)
-		d = c->retry_max_ms;
-	span = d / 2; /* [-25 %, +25 %] */
-	if (span > 0)
-		d = d - span / 2 + (int64_t)(rnd_next(c) % (uint64_t)(span + 1));
-	if (d > c->retry_max_ms)
-		d = c->retry_max_ms;
-	if (retry_after_ms > d)
-		d = retry_after_ms < c->retry_max_ms ? retry_after_ms : c->retry_max_ms;
-	return d < 1 ? 1 : d;
+	return mgw_backoff_delay(&c->bo, attempts, retry_after_ms);
 }
 
 static void ms_to_tv(int64_t ms, struct timeval *tv)
@@ -263,12 +241,15 @@ static struct xfer *xfer_new(struct mgw_north_client *c)
 }
 
 /* the options every request shares: TLS policy, protocol, timeouts */
-/* lab.keylog: libcurl hands over each new SSL_CTX (OpenSSL backend) */
-static CURLcode keylog_ctx_cb(CURL *curl, void *ssl_ctx, void *arg)
+/* libcurl hands over each new SSL_CTX (OpenSSL backend): the whole TLS policy (its options
+ * give the floor and the lists, not no-renegotiation), and the lab key log */
+static CURLcode tls_ctx_cb(CURL *curl, void *ssl_ctx, void *arg)
 {
 	(void)curl;
 	(void)arg;
-	mgw_keylog_attach(ssl_ctx);
+	if (mgw_tls_policy_apply(ssl_ctx) != MGW_OK)
+		return CURLE_SSL_CIPHER;
+	mgw_keylog_attach(ssl_ctx); /* lab.keylog only */
 	return CURLE_OK;
 }
 
@@ -304,15 +285,15 @@ static int easy_common(struct mgw_north_client *c, struct xfer *x, const char *u
 		SET(CURLOPT_SSL_VERIFYPEER, 1L);
 		SET(CURLOPT_SSL_VERIFYHOST, 2L);
 		SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-		SET(CURLOPT_SSL_CIPHER_LIST, MGW_TLS12_CIPHERS);
+		SET(CURLOPT_SSL_CIPHER_LIST, MGW_TLS_POLICY_CIPHERS12);
+		SET(CURLOPT_TLS13_CIPHERS, MGW_TLS_POLICY_CIPHERS13);
+		SET(CURLOPT_SSL_CTX_FUNCTION, tls_ctx_cb);
 		if (c->ca)
 			SET(CURLOPT_CAINFO, c->ca);
 		if (c->cert)
 			SET(CURLOPT_SSLCERT, c->cert);
 		if (c->key)
 			SET(CURLOPT_SSLKEY, c->key);
-		if (mgw_keylog_on())
-			SET(CURLOPT_SSL_CTX_FUNCTION, keylog_ctx_cb); /* lab.keylog only */
 	}
 #undef SET
 	if (cc != CURLE_OK) {
@@ -671,10 +652,11 @@ static void on_ack(struct xfer *x)
 	rc = x->resp_cut ? MGW_E_TOO_BIG
 			 : mgw_json_decode_ack(x->resp ? x->resp : "", x->resp_len, &ack, &diag);
 	if (rc != MGW_OK) {
-		snprintf(how, sizeof(how), "accepted (200) but the ack is invalid: %s at %s",
+		/* a 200 we cannot read is no proof of delivery: resend (the M5S deduplicates
+		 * by msgId) */
+		snprintf(how, sizeof(how), "HTTP 200 with an unreadable ack (%s at %s)",
 			 x->resp_cut ? "too big" : diag.text, diag.where);
-		x->c->st.ok++;
-		complete_entry(x, MGW_LOGL_ERROR, how);
+		retry_entry(x, 0, how, MGW_LOGL_ERROR);
 		return;
 	}
 	if (strcmp(ack.msg_id, x->msg->msg_id) != 0)
@@ -1110,13 +1092,9 @@ int mgw_north_client_start(void *ctx, struct event_base *base, const struct mgw_
 	c->http2 = cfg->http2;
 	c->timeout_ms = cfg->timeout_ms > 0 ? (long)cfg->timeout_ms : 10000;
 	c->max_inflight = cfg->max_inflight > 0 ? (size_t)cfg->max_inflight : 100;
-	c->retry_min_ms = cfg->retry_min_ms > 0 ? cfg->retry_min_ms : 500;
-	c->retry_max_ms = cfg->retry_max_ms > 0 ? cfg->retry_max_ms : 300000;
-	if (c->retry_max_ms < c->retry_min_ms)
-		c->retry_max_ms = c->retry_min_ms;
-	c->rnd = (uint64_t)mgw_now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
-	if (!c->rnd)
-		c->rnd = 1;
+	mgw_backoff_init(&c->bo, cfg->retry_min_ms > 0 ? cfg->retry_min_ms : 500,
+			 cfg->retry_max_ms > 0 ? cfg->retry_max_ms : 300000,
+			 (uint64_t)mgw_now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c);
 
 	len = strlen(cfg->api_root);
 	while (len > 0 && cfg->api_root[len - 1] == '/')

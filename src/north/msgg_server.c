@@ -3,8 +3,8 @@
  * Every refusal is a ProblemDetails whose cause says why, and is audited. */
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <event2/event.h>
-#include <openssl/crypto.h>
 #include <talloc.h>
 
 #include <mgw/codec.h>
@@ -22,6 +22,8 @@ struct mgw_msgg_server {
 	struct mgw_security *sec;
 	struct mgw_http_server *http;
 	struct mgw_codec_limits lim;
+	struct mgw_caller_policy pol;       /* what a caller must show (security decides) */
+	struct mgw_token_verifier *oauth2; /* NRF keys, when cfg->oauth2 */
 };
 
 /* the four operations */
@@ -82,6 +84,7 @@ struct call {
 	struct mgw_http_req *req;
 	struct mgw_identity caller;
 	char msg_id[MGW_ID_MAX + 1];
+	const char *www_auth; /* WWW-Authenticate of a 401/403 from authenticate() */
 };
 
 static void answer_problem(struct call *call, int status, const char *title, const char *cause,
@@ -108,9 +111,9 @@ static void answer_problem(struct call *call, int status, const char *title, con
 			 (long long)((call->srv->cfg->retry_after_ms + 999) / 1000));
 		hn = "Retry-After";
 		hv = ra;
-	} else if (status == 401) {
+	} else if (status == 401 || call->www_auth) {
 		hn = "WWW-Authenticate";
-		hv = "Bearer";
+		hv = call->www_auth ? call->www_auth : "Bearer";
 	}
 	if (mgw_json_encode_problem(call, &p, &body, &len) != MGW_OK) {
 		mgw_http_respond(call->req, status, NULL, NULL, 0, hn, hv);
@@ -167,58 +170,64 @@ static bool is_json(const char *ct)
 								      ct[n] == ' ');
 }
 
-/* Who is calling: the verified client certificate, else the bearer token, else (insecure
- * labs) nobody in particular. Returns MGW_OK or MGW_E_AUTH/MGW_E_FORBIDDEN. */
-static int authenticate(struct call *call, const char **why)
+/* the service of a path: "msgg-l3gdelivery" of "/msgg-l3gdelivery/v1/...", or NULL */
+static const char *service_of(const char *path, char *buf, size_t len)
 {
-	const struct mgw_north_listen *cfg = call->srv->cfg;
-	const char *cn = mgw_http_req_client_cn(call->req);
-	const char *auth = mgw_http_req_header(call->req, "authorization");
+	size_t n;
 
-	if (cfg->tls && cfg->tls->client_ca) {
-		if (!cn) {
-			*why = "no verified client certificate";
-			return MGW_E_AUTH;
-		}
-		snprintf(call->caller.value, sizeof(call->caller.value), "%s", cn);
-		if (cfg->allowed_clients.n) {
-			bool ok = false;
+	if (path[0] != '/' || (n = strcspn(path + 1, "/")) == 0 || n >= len)
+		return NULL;
+	memcpy(buf, path + 1, n);
+	buf[n] = '\0';
+	return buf;
+}
 
-			for (size_t i = 0; i < cfg->allowed_clients.n; i++)
-				if (strcmp(cfg->allowed_clients.v[i], cn) == 0)
-					ok = true;
-			if (!ok) {
-				*why = "client certificate is not one of north.listen.allowed_clients";
-				return MGW_E_FORBIDDEN;
-			}
-		}
-	}
-	if (cfg->bearer_token) {
-		size_t want = strlen(cfg->bearer_token);
+/* RFC 6750 3: no error code when no token came; invalid_token for a bad one;
+ * insufficient_scope (403) for a good one that does not cover the service */
+static const char *www_authenticate(const struct mgw_verdict *v)
+{
+	if (strcmp(v->cause, "TOKEN_SCOPE") == 0)
+		return "Bearer error=\"insufficient_scope\"";
+	if (strncmp(v->cause, "TOKEN_", 6) == 0 && strcmp(v->cause, "TOKEN_MISSING") != 0)
+		return "Bearer error=\"invalid_token\"";
+	return "Bearer";
+}
 
-		if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-			*why = "missing bearer token";
-			return MGW_E_AUTH;
-		}
-		auth += 7;
-		if (strlen(auth) != want || CRYPTO_memcmp(auth, cfg->bearer_token, want) != 0) {
-			*why = "invalid bearer token";
-			return MGW_E_AUTH;
-		}
-		if (!call->caller.value[0])
-			snprintf(call->caller.value, sizeof(call->caller.value), "bearer");
-	}
-	if (!call->caller.value[0])
-		snprintf(call->caller.value, sizeof(call->caller.value), "%s",
-			 cfg->insecure ? "insecure" : "tls");
-	return MGW_OK;
+/* Ask the security layer whether this caller is the M5S; a refusal is answered 401/403
+ * (ProblemDetails cause from the table, detail naming the check) and audited once with the
+ * precise cause. Returns false when the request was answered. */
+static bool authenticate(struct call *call)
+{
+	struct mgw_caller_creds cr;
+	struct mgw_verdict v;
+	const char *title, *cause;
+	char sbuf[64], detail[sizeof(v.detail) + 64];
+	int rc, status;
+
+	cr.cert_cn = mgw_http_req_client_cn(call->req);
+	cr.authorization = mgw_http_req_header(call->req, "authorization");
+	cr.service = service_of(mgw_http_req_path(call->req), sbuf, sizeof(sbuf));
+	cr.now = (int64_t)time(NULL);
+	if ((rc = mgw_security_caller(&call->srv->pol, &cr, &call->caller, &v)) == MGW_OK)
+		return true;
+	status = status_of(rc, &title, &cause);
+	snprintf(detail, sizeof(detail), "%s: %s", v.cause, v.detail);
+	mgw_security_audit_reject(call->srv->sec, MGW_DIR_DOWNLINK, MGW_IN_NORTH, &call->caller,
+				  NULL, rc, v.cause, v.detail);
+	LOGP(DNORTH, MGW_LOGL_NOTICE, "msgg(%s) %s %s: %d %s: %s", call->caller.peer,
+	     mgw_http_req_method(call->req), mgw_http_req_path(call->req), status, v.cause,
+	     v.detail);
+	call->www_auth = www_authenticate(&v);
+	answer_problem(call, status, title, cause, NULL, detail);
+	talloc_free(call);
+	return false;
 }
 
 static void on_request(void *arg, struct mgw_http_req *req)
 {
 	struct mgw_msgg_server *srv = arg;
 	struct call *call = talloc_zero(srv, struct call);
-	const char *path = mgw_http_req_path(req), *why = NULL;
+	const char *path = mgw_http_req_path(req);
 	struct mgw_diag diag;
 	struct mgw_msg *msg = NULL;
 	const uint8_t *body;
@@ -235,8 +244,8 @@ static void on_request(void *arg, struct mgw_http_req *req)
 	call->caller.kind = MGW_CRED_M5S;
 	snprintf(call->caller.peer, sizeof(call->caller.peer), "%s", mgw_http_req_peer(req));
 
-	if ((rc = authenticate(call, &why)) != MGW_OK)
-		return refuse(call, rc, NULL, NULL, why);
+	if (!authenticate(call))
+		return;
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (strcmp(path, ops[i].path) == 0)
 			break;
@@ -298,6 +307,25 @@ static void on_conn_failed(void *arg, const struct mgw_http_conn_event *ev)
 				  "TLS_HANDSHAKE", ev->reason);
 }
 
+/* what the security layer is to require of callers, from north.listen */
+static int caller_policy(struct mgw_msgg_server *s, char *errbuf, size_t errlen)
+{
+	const struct mgw_north_listen *cfg = s->cfg;
+	int rc;
+
+	s->pol.require_cert = cfg->tls && cfg->tls->client_ca;
+	s->pol.allowed_clients = &cfg->allowed_clients;
+	s->pol.static_token = cfg->bearer_token;
+	s->pol.insecure = cfg->insecure;
+	if (cfg->oauth2) {
+		if ((rc = mgw_token_verifier_alloc(s, cfg->oauth2, &s->oauth2, errbuf, errlen)) !=
+		    MGW_OK)
+			return rc;
+		s->pol.oauth2 = s->oauth2;
+	}
+	return MGW_OK;
+}
+
 static int msgg_destructor(struct mgw_msgg_server *s)
 {
 	mgw_http_server_free(s->http);
@@ -319,10 +347,15 @@ int mgw_msgg_server_start(void *ctx, struct event_base *base, const struct mgw_n
 	s->sec = sec;
 	s->lim = mgw_codec_default_limits;
 	s->lim.max_body = (size_t)cfg->max_body;
+	if ((rc = caller_policy(s, errbuf, errlen)) != MGW_OK) {
+		talloc_free(s);
+		return rc;
+	}
 	hc.name = "msgg";
 	hc.addr = cfg->addr;
 	hc.port = (int)cfg->port;
-	hc.insecure = cfg->insecure;
+	/* insecure: true beside a certificate keeps TLS and only lets any caller in */
+	hc.insecure = cfg->insecure && !(cfg->tls && cfg->tls->cert);
 	if (cfg->tls) {
 		hc.cert = cfg->tls->cert;
 		hc.key = cfg->tls->key;
@@ -335,13 +368,18 @@ int mgw_msgg_server_start(void *ctx, struct event_base *base, const struct mgw_n
 		return rc;
 	}
 	talloc_set_destructor(s, msgg_destructor);
-	if (cfg->insecure)
+	if (hc.insecure)
 		LOGP(DNORTH, MGW_LOGL_NOTICE, "msgg: INSECURE plain HTTP listener on %s:%d (labs only)",
 		     cfg->addr, mgw_http_server_port(s->http));
 	else
-		LOGP(DNORTH, MGW_LOGL_NOTICE, "msgg: listening on %s:%d (TLS, h2 + http/1.1%s)",
+		LOGP(DNORTH, MGW_LOGL_NOTICE, "msgg: listening on %s:%d (TLS, h2 + http/1.1%s%s%s)",
 		     cfg->addr, mgw_http_server_port(s->http),
-		     cfg->tls->client_ca ? ", client certificates required" : "");
+		     cfg->tls->client_ca ? ", client certificates required" : "",
+		     cfg->oauth2 ? ", NRF access tokens required" : "",
+		     cfg->bearer_token ? ", static bearer token required" : "");
+	if (!s->pol.require_cert && !cfg->oauth2 && !cfg->bearer_token)
+		LOGP(DNORTH, MGW_LOGL_NOTICE, "msgg: INSECURE: any caller is taken for the M5S "
+		     "(north.listen.insecure: true; labs only)");
 	*out = s;
 	return MGW_OK;
 }

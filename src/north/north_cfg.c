@@ -4,6 +4,7 @@
 
 #include <mgw/cfg.h>
 #include <mgw/north.h>
+#include <mgw/security.h>
 
 #define OFF(type, member) offsetof(struct type, member)
 
@@ -114,9 +115,12 @@ static const struct mgw_cfg_item listen_items[] = {
 	{ "tls", MGW_CFG_SECTION, OFF(mgw_north_listen, tls), 0, 0, 0, NULL,
 	  "TLS: cert+key; client_ca requires M5S client certificates", &tls_schema },
 	{ "insecure", MGW_CFG_BOOL, OFF(mgw_north_listen, insecure), 0, 0, 0, "false",
-	  "plain HTTP (h1 and h2c) without TLS (labs only)" },
+	  "labs only: without tls plain HTTP (h1, h2c); beside tls.cert any TLS client is the M5S" },
 	{ "bearer_token", MGW_CFG_STR, OFF(mgw_north_listen, bearer_token), MGW_CFG_F_SECRET, 0,
-	  4096, NULL, "if set, callers must send 'Authorization: Bearer <token>'" },
+	  4096, NULL, "lab shortcut: callers must send 'Authorization: Bearer <this>'" },
+	{ "oauth2", MGW_CFG_SECTION, OFF(mgw_north_listen, oauth2), 0, 0, 0, NULL,
+	  "callers must send an NRF-signed OAuth2 access token (TS 33.501 13.4.1)",
+	  &mgw_oauth2_check_schema },
 	{ "max_body", MGW_CFG_SIZE, OFF(mgw_north_listen, max_body), 0, 1024, 4194304, "64k",
 	  "largest request body (413 above)" },
 	{ "allowed_clients", MGW_CFG_STRLIST, OFF(mgw_north_listen, allowed_clients), 0, 0, 0, NULL,
@@ -125,6 +129,22 @@ static const struct mgw_cfg_item listen_items[] = {
 	  "5s", "Retry-After sent with 503 when the queue is full" },
 	{ NULL },
 };
+
+/* Secure by default: a listener that would take any TLS client for the M5S is an error,
+ * unless the file says insecure: true (logged loudly at start). */
+static int listen_caller_check(const struct mgw_north_listen *l, const char *path,
+			       struct mgw_cfg_err *err)
+{
+	char sub[256];
+
+	if (l->insecure || (l->tls && l->tls->client_ca) || l->bearer_token || l->oauth2)
+		return 0;
+	snprintf(sub, sizeof(sub), "%s.tls.client_ca", path);
+	mgw_cfg_errf(err, l, l->tls ? sub : path,
+		     "the listener does not authenticate its caller: set tls.client_ca (M5S "
+		     "client certificates) or oauth2 (access tokens), or write 'insecure: true'");
+	return -1;
+}
 
 static int listen_check(void *obj, const char *path, struct mgw_cfg_err *err)
 {
@@ -142,7 +162,7 @@ static int listen_check(void *obj, const char *path, struct mgw_cfg_err *err)
 		mgw_cfg_errf(err, obj, sub, "needs tls.client_ca (client certificates)");
 		return -1;
 	}
-	return 0;
+	return listen_caller_check(l, path, err);
 }
 
 static const struct mgw_cfg_schema listen_schema = {

@@ -9,6 +9,7 @@
 
 #include <mgw/err.h>
 #include <mgw/log.h>
+#include <mgw/tls_policy.h>
 
 #include "tls.h"
 
@@ -111,14 +112,11 @@ SSL_CTX *mgw_tls_server_ctx(const char *cert, const char *key, const char *clien
 		snprintf(errbuf, errlen, "SSL_CTX_new: %s", mgw_tls_last_error(e, sizeof(e)));
 		goto out;
 	}
-	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
-	    !SSL_CTX_set_cipher_list(ctx, MGW_TLS12_CIPHERS)) {
+	if (mgw_tls_policy_apply(ctx) != MGW_OK) { /* the one policy: mgw/tls_policy.h */
 		snprintf(errbuf, errlen, "TLS policy: %s", mgw_tls_last_error(e, sizeof(e)));
 		goto out;
 	}
-	/* TLS 1.3 suites: OpenSSL's default list (all AEAD) */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-					 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		snprintf(errbuf, errlen, "certificate %s: %s", cert, mgw_tls_last_error(e, sizeof(e)));

@@ -5,12 +5,6 @@
 #include <stddef.h>
 #include <openssl/ssl.h>
 
-/* TLS 1.2 suites allowed (OpenSSL names): ECDHE + AEAD only. TLS 1.3 suites: all are AEAD. */
-#define MGW_TLS12_CIPHERS                                                                  \
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                        \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                        \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
-
 /* A server context: cert+key, optional client CA (then client certs are required), ALPN
  * offering "h2" and "http/1.1", optional NSS key log file. NULL with errbuf on failure. */
 SSL_CTX *mgw_tls_server_ctx(const char *cert, const char *key, const char *client_ca,

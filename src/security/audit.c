@@ -10,11 +10,14 @@
  * struct mgw_audit_rec, none of which carries either.
  *
  * The file is opened O_APPEND and each record (line and newline) goes out in one write(),
- * so lines from several writers never interleave. A failed write is logged once (until
- * writes succeed again) and returned; it never stops the gateway.
+ * so lines from several writers never interleave. A failed write (disk full, I/O error) is
+ * counted and returned; the first of an episode is logged loudly with the policy in force,
+ * and the first success after it says how many records were lost. Whether the gateway keeps
+ * serving meanwhile is audit.required, applied by the security core (security.c record()).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,15 +38,70 @@
 struct mgw_audit {
 	char *path;
 	int fd;
-	bool failing; /* the last write failed: do not log every further failure */
+	bool required; /* audit.required: input is refused while records cannot be written */
+	struct mgw_audit_stats st; /* st.failing: do not log every further failure */
+	uint64_t lost_episode;     /* records lost in the current episode */
 };
 
 static int audit_destroy(struct mgw_audit *a)
 {
+	if (a->st.lost)
+		LOGP(DSEC, MGW_LOGL_ERROR,
+		     "audit %s: %" PRIu64 " records written, %" PRIu64 " lost in %" PRIu64
+		     " episodes",
+		     a->path, a->st.written, a->st.lost, a->st.episodes);
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = -1;
 	return 0;
+}
+
+void mgw_audit_set_required(struct mgw_audit *a, bool required)
+{
+	if (a)
+		a->required = required;
+}
+
+bool mgw_audit_required(const struct mgw_audit *a)
+{
+	return a && a->required;
+}
+
+void mgw_audit_stats(const struct mgw_audit *a, struct mgw_audit_stats *st)
+{
+	if (!st)
+		return;
+	if (a)
+		*st = a->st;
+	else
+		memset(st, 0, sizeof(*st));
+}
+
+/* the first failure of an episode: loud, once, with what the gateway does about it */
+static void failed(struct mgw_audit *a, int err)
+{
+	a->st.lost++;
+	a->lost_episode++;
+	if (a->st.failing)
+		return;
+	a->st.failing = true;
+	a->st.episodes++;
+	LOGP(DSEC, MGW_LOGL_ERROR,
+	     "audit %s: write failed: %s: security decisions are NOT being recorded; %s", a->path,
+	     strerror(err),
+	     a->required ? "refusing new input until a record can be written (audit.required: true)"
+			 : "still serving (audit.required: false)");
+}
+
+static void written(struct mgw_audit *a)
+{
+	a->st.written++;
+	if (!a->st.failing)
+		return;
+	a->st.failing = false;
+	LOGP(DSEC, MGW_LOGL_NOTICE, "audit %s: writing again; %" PRIu64 " records lost (%" PRIu64
+	     " in all)", a->path, a->lost_episode, a->st.lost);
+	a->lost_episode = 0;
 }
 
 static int open_log(const char *path)
@@ -205,7 +263,7 @@ int mgw_audit_write(struct mgw_audit *a, const struct mgw_audit_rec *r)
 		return MGW_E_INVAL;
 	if (!(line = record_line(r, &len))) {
 		rc = MGW_E_NOMEM;
-		LOGP(DSEC, MGW_LOGL_ERROR, "audit %s: record not written: out of memory", a->path);
+		failed(a, ENOMEM);
 		goto out;
 	}
 	/* one write(): with O_APPEND the line lands whole at the end of the file */
@@ -215,15 +273,10 @@ int mgw_audit_write(struct mgw_audit *a, const struct mgw_audit_rec *r)
 	if (w < 0 || (size_t)w != len) {
 		err = w < 0 ? errno : ENOSPC;
 		rc = MGW_E_IO;
-		if (!a->failing)
-			LOGP(DSEC, MGW_LOGL_ERROR, "audit %s: write failed: %s", a->path,
-			     strerror(err));
-		a->failing = true;
+		failed(a, err);
 		goto out;
 	}
-	if (a->failing)
-		LOGP(DSEC, MGW_LOGL_NOTICE, "audit %s: writing again", a->path);
-	a->failing = false;
+	written(a);
 	rc = MGW_OK;
 out:
 	free(line);

@@ -221,13 +221,6 @@ static unsigned use_algs(enum mgw_jose_use u)
 	return u == MGW_JOSE_USE_SIG ? MGW_JOSE_ALG_ES256 : MGW_JOSE_ALG_ECDH_ES_A256GCM;
 }
 
-static const char *who(mode_t bits)
-{
-	if ((bits & 070) && (bits & 007))
-		return "the group and others";
-	return (bits & 070) ? "the group" : "others";
-}
-
 /* Open path, check what it is and who may touch it, read it whole under ctx. forbid: the
  * mode bits that refuse the file (077 for a private key, 022 for a trust anchor). A secret
  * buffer is wiped when freed. */
@@ -256,10 +249,9 @@ static int slurp(void *ctx, const char *path, size_t max, mode_t forbid, bool se
 			  path, (unsigned)st.st_uid, (unsigned)geteuid());
 		goto out;
 	}
-	if (st.st_mode & forbid) {
-		rc = kerr(err, MGW_E_CONFIG, "%s: mode %04o lets %s %s it: refused (chmod %s %s)",
-			  path, (unsigned)(st.st_mode & 07777), who(st.st_mode & forbid),
-			  secret ? "access" : "write", secret ? "600" : "go-w", path);
+	if (mgw_cfg_file_mode(path, (unsigned)st.st_mode, (unsigned)forbid,
+			      secret ? "its private key" : "it", err) < 0) {
+		rc = MGW_E_CONFIG;
 		goto out;
 	}
 	if ((uint64_t)st.st_size > max) {
@@ -564,11 +556,8 @@ int mgw_jose_keyset_add_dir(struct mgw_jose_keyset *ks, const char *dir, struct 
 		rc = kerr(err, MGW_E_CONFIG, "%s: not a directory", dir);
 		goto out;
 	}
-	if (st.st_mode & 022) {
-		rc = kerr(err, MGW_E_CONFIG,
-			  "%s: mode %04o lets %s add keys: refused (chmod go-w %s)", dir,
-			  (unsigned)(st.st_mode & 07777), who(st.st_mode & 022),
-			  dir);
+	if (mgw_cfg_file_mode(dir, (unsigned)st.st_mode, 022, "it (add keys)", err) < 0) {
+		rc = MGW_E_CONFIG;
 		goto out;
 	}
 	if (!(d = opendir(dir))) {

@@ -281,10 +281,21 @@ static const char *protection_name(enum mgw_prot p)
 	}
 }
 
-/* one audit record and one log line per verdict */
-static void record(struct mgw_security *sec, enum mgw_dir dir, enum mgw_ingress adapter,
-		   const struct mgw_identity *id, const char *msg_id,
-		   const struct mgw_verdict *v, const char *protection)
+/* An acceptance whose audit record could not be written, under audit.required: true,
+ * becomes a refusal the peer may try again later (the record of the refusal is not
+ * written either; the writer counts both). */
+static void audit_unavailable(struct mgw_verdict *v)
+{
+	verdict_set(v, MGW_E_FULL, "AUDIT_UNAVAILABLE",
+		    "the audit log cannot be written (audit.required: true): try again later");
+	v->cose_pending = false;
+}
+
+/* One audit record and one log line per verdict; returns v->rc (changed to MGW_E_FULL
+ * when the record of an acceptance is required and could not be written). */
+static int record(struct mgw_security *sec, enum mgw_dir dir, enum mgw_ingress adapter,
+		  const struct mgw_identity *id, const char *msg_id, struct mgw_verdict *v,
+		  const char *protection)
 {
 	struct mgw_audit_rec r = {
 		.dir = dir,
@@ -299,7 +310,14 @@ static void record(struct mgw_security *sec, enum mgw_dir dir, enum mgw_ingress 
 	};
 	const char *kind = id ? mgw_cred_name(id->kind) : "-";
 	char who[96], mid[96];
+	bool unrecorded = false;
 
+	/* the writer logs a failure (once per episode) and counts it */
+	if (sec && sec->audit && mgw_audit_write(sec->audit, &r) != MGW_OK && v->rc == MGW_OK &&
+	    mgw_audit_required(sec->audit)) {
+		audit_unavailable(v);
+		unrecorded = true;
+	}
 	safe(who, sizeof(who), id ? id->value : "");
 	safe(mid, sizeof(mid), msg_id);
 	if (v->rc == MGW_OK)
@@ -307,12 +325,12 @@ static void record(struct mgw_security *sec, enum mgw_dir dir, enum mgw_ingress 
 		     mgw_dir_name(dir), mgw_ingress_name(adapter), kind, who, v->ue, mid,
 		     v->detail[0] ? ": " : "", v->detail);
 	else
-		LOGP(DSEC, MGW_LOGL_NOTICE, "%s %s %s '%s' msgId '%s': reject %s: %s",
-		     mgw_dir_name(dir), mgw_ingress_name(adapter), kind, who, mid, v->cause,
-		     v->detail);
-	/* an audit failure is logged by the writer; it does not change the verdict */
-	if (sec && sec->audit)
-		mgw_audit_write(sec->audit, &r);
+		/* a refusal for the audit alone is not logged per message: the writer said it
+		 * once for the episode */
+		LOGP(DSEC, unrecorded ? MGW_LOGL_DEBUG : MGW_LOGL_NOTICE,
+		     "%s %s %s '%s' msgId '%s': reject %s: %s", mgw_dir_name(dir),
+		     mgw_ingress_name(adapter), kind, who, mid, v->cause, v->detail);
+	return v->rc;
 }
 
 int mgw_security_inbound(struct mgw_security *sec, struct mgw_msg *m,
@@ -402,8 +420,10 @@ int mgw_security_inbound(struct mgw_security *sec, struct mgw_msg *m,
 		verdict_set(v, MGW_OK, "OK", "%s", "");
 	rc = MGW_OK;
 out:
-	record(sec, MGW_DIR_UPLINK, id ? id->ingress : MGW_IN_NONE, id, m ? m->msg_id : NULL, v,
-	       m ? protection_name(m->prot) : NULL);
+	/* an acceptance can still be refused here: its record is required and not written */
+	if (record(sec, MGW_DIR_UPLINK, id ? id->ingress : MGW_IN_NONE, id, m ? m->msg_id : NULL,
+		   v, m ? protection_name(m->prot) : NULL) != MGW_OK && rc == MGW_OK)
+		rc = v->rc;
 	return rc;
 }
 
@@ -478,8 +498,9 @@ int mgw_security_outbound(struct mgw_security *sec, const struct mgw_msg *m,
 		prot = "cose";
 	rc = MGW_OK;
 out:
-	record(sec, MGW_DIR_DOWNLINK, MGW_IN_NORTH, caller, m ? m->msg_id : NULL, v,
-	       prot ? prot : m ? protection_name(m->prot) : NULL);
+	if (record(sec, MGW_DIR_DOWNLINK, MGW_IN_NORTH, caller, m ? m->msg_id : NULL, v,
+		   prot ? prot : m ? protection_name(m->prot) : NULL) != MGW_OK && rc == MGW_OK)
+		rc = v->rc;
 	return rc;
 }
 

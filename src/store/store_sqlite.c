@@ -5,28 +5,40 @@
  * then runs the enqueue callbacks of that batch. Reads use the same connection, so they
  * see the batch's writes. All SQL is prepared once at open and cached on the store.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <event2/event.h>
 #include <sqlite3.h>
 #include <talloc.h>
 
+#include <mgw/backoff.h>
 #include <mgw/err.h>
 #include <mgw/log.h>
 #include <mgw/store.h>
 
+#include "store_redo.h"
 #include "store_test.h"
 
 /* PRAGMA application_id ("MGW5") and user_version: a file with other values is not ours */
 #define STORE_APP_ID 0x4d475735
 #define STORE_SCHEMA_VERSION 2
+/* busy waits: at open (once, a tool may hold the file a moment), and while running (a
+ * lock is then retried by the episode timer instead of blocking the loop) */
 #define STORE_BUSY_TIMEOUT_MS 2000
+#define STORE_BUSY_RUN_MS 5
+/* a degraded episode retries its kept writes after this back-off */
+#define STORE_RETRY_MIN_MS 20
+#define STORE_RETRY_MAX_MS 2000
+#define STORE_FILE_MODE 0600
 #define STORE_DONE_KEEP_MS (24LL * 3600 * 1000)
 /* group commit holds a batch only after one of at least this many writes: one device's
  * message makes two or three per batch, and a lone writer is never held back */
@@ -132,8 +144,6 @@ enum stmt_id {
 	ST_CLAIM,
 	ST_CLAIM_DEST,
 	ST_SET_INFLIGHT,
-	ST_UNCLAIM,
-	ST_UNEXPIRE,
 	ST_COMPLETE,
 	ST_FAIL,
 	ST_RETRY,
@@ -152,6 +162,8 @@ enum stmt_id {
 	ST_KV_ADD,
 	ST_KV_CLEAR,
 	ST_KV_EACH,
+	ST_REDO_STATE,
+	ST_REDO_INSERT,
 	_ST_COUNT
 };
 
@@ -168,8 +180,6 @@ static const char *const stmt_sql[_ST_COUNT] = {
 	/* one destination's entries are few: find them by destination, then sort */
 	[ST_CLAIM_DEST] = CLAIM_SQL("queue_dest", " AND e.dest_key = ?4"),
 	[ST_SET_INFLIGHT] = "UPDATE queue SET state = 1, updated_ms = ?2 WHERE id = ?1 AND state = 0",
-	[ST_UNCLAIM] = "UPDATE queue SET state = 0 WHERE id = ?1 AND state = 1",
-	[ST_UNEXPIRE] = "UPDATE queue SET state = 0, cause = NULL WHERE id = ?1 AND state = 3",
 	[ST_COMPLETE] = "UPDATE queue SET state = 2, updated_ms = ?2 WHERE id = ?1 AND state = 1",
 	[ST_FAIL] = "UPDATE queue SET state = 3, cause = ?2, updated_ms = ?3"
 		    " WHERE id = ?1 AND state IN (0, 1)",
@@ -203,6 +213,16 @@ static const char *const stmt_sql[_ST_COUNT] = {
 	[ST_KV_CLEAR] = "DELETE FROM kv WHERE ns = ?1",
 	[ST_KV_EACH] = "SELECT key, val FROM kv WHERE ns = ?1"
 		       " AND (expires_ms = 0 OR expires_ms > ?2) ORDER BY key",
+	/* replay of kept writes (store_redo.h): the state they had in memory, whatever the row
+	 * says (it says what the lost batch did not change) */
+	[ST_REDO_STATE] = "UPDATE queue SET state = ?2,"
+			  " next_try_ms = CASE WHEN ?3 < 0 THEN next_try_ms ELSE ?3 END,"
+			  " attempts = attempts + ?4, cause = coalesce(?5, cause), updated_ms = ?6"
+			  " WHERE id = ?1",
+	[ST_REDO_INSERT] = "INSERT INTO queue (id, q, state, origin, msg_id, order_key, dest_key,"
+			   " blob, created_ms, expiry_ms, next_try_ms, attempts, updated_ms)"
+			   " VALUES (?10, ?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?7)"
+			   " ON CONFLICT DO NOTHING",
 };
 
 /* one enqueue waiting for its batch to commit */
@@ -220,6 +240,7 @@ struct mgw_store {
 	char *path;
 	int64_t done_keep_ms;
 	struct event *ev;      /* flushes once per loop turn (mgw_store_attach) */
+	struct event *retry_ev; /* the next attempt of an episode */
 	bool in_batch;         /* a BEGIN IMMEDIATE is open */
 	struct pend *pend;     /* callbacks of the current batch (talloc array) */
 	size_t npend;
@@ -228,6 +249,13 @@ struct mgw_store {
 	int64_t last_commit_us;
 	unsigned batch_writes, last_batch_writes; /* writes in this / the last batch */
 	bool fail_next_commit; /* test hook */
+	/* failed writes (store.h): the kept writes, and the episode */
+	struct store_redo *redo;
+	bool degraded;         /* an episode: writes failed, the kept ones wait for the timer */
+	unsigned fails;        /* failed attempts in this episode */
+	int64_t episode_at;    /* when it started (unix ms) */
+	struct mgw_backoff bo;
+	char *fault_file;      /* lab.store_fault */
 };
 
 #define LOG_STORE(s, level, fmt, ...) \
@@ -263,15 +291,13 @@ static int bind_blob(sqlite3_stmt *st, int i, const void *v, size_t len)
 		   : sqlite3_bind_zeroblob(st, i, 0);
 }
 
-static void batch_lost(struct mgw_store *s, const char *why);
+static void episode_fail(struct mgw_store *s, const char *what, int src);
 
-/* Called after a statement of a write failed: SQLite may have rolled the whole
- * transaction back (I/O error, disk full); then every callback of the batch is lost. */
+/* Called after a statement of a write failed: the batch is lost (SQLite may have rolled it
+ * back by itself: I/O error, disk full), and an episode starts or goes on (store.h). */
 static int write_failed(struct mgw_store *s, const char *what, int src)
 {
-	LOG_STORE(s, MGW_LOGL_ERROR, "%s failed: %s (%d)", what, sqlite3_errmsg(s->db), src);
-	if (s->in_batch && sqlite3_get_autocommit(s->db))
-		batch_lost(s, what);
+	episode_fail(s, what, src);
 	return MGW_E_STORE;
 }
 
@@ -292,11 +318,12 @@ static int exec_done(struct mgw_store *s, sqlite3_stmt *st)
 
 /* ---- batches ---- */
 
-static void batch_lost(struct mgw_store *s, const char *why)
+static void batch_lost(struct mgw_store *s)
 {
 	size_t i;
 
-	LOG_STORE(s, MGW_LOGL_ERROR, "batch of %zu enqueues lost (%s)", s->npend, why);
+	if (s->npend)
+		LOG_STORE(s, MGW_LOGL_DEBUG, "batch of %zu enqueues lost", s->npend);
 	for (i = 0; i < s->npend; i++)
 		s->pend[i].lost = true;
 	if (s->in_batch && !sqlite3_get_autocommit(s->db))
@@ -305,24 +332,96 @@ static void batch_lost(struct mgw_store *s, const char *why)
 	s->batches++;
 }
 
-/* Make sure a batch transaction is open before a write. */
-static int batch_begin(struct mgw_store *s)
+/* ---- failed writes: episodes (store.h) ---- */
+
+static void episode_arm(struct mgw_store *s)
+{
+	int64_t d = mgw_backoff_delay(&s->bo, s->fails ? s->fails - 1 : 0, 0);
+	struct timeval tv = { (time_t)(d / 1000), (suseconds_t)((d % 1000) * 1000) };
+
+	if (s->retry_ev)
+		evtimer_add(s->retry_ev, &tv);
+}
+
+/* A write or commit failed: lose the batch, keep the kept writes, retry after a back-off.
+ * Logged once per episode; each further failed attempt only at debug. */
+static void episode_fail(struct mgw_store *s, const char *what, int src)
+{
+	batch_lost(s);
+	s->fails++;
+	if (!s->degraded) {
+		s->degraded = true;
+		s->episode_at = mgw_now_ms();
+		LOG_STORE(s, MGW_LOGL_ERROR,
+			  "writes failing (%s: %s, %d): %zu queue changes kept in memory and "
+			  "written again with back-off; new messages refused meanwhile",
+			  what, sqlite3_errstr(src), src, store_redo_count(s->redo));
+	} else {
+		LOG_STORE(s, MGW_LOGL_DEBUG, "retry %u failed (%s: %s, %d)", s->fails, what,
+			  sqlite3_errstr(src), src);
+	}
+	episode_arm(s);
+}
+
+static void episode_end(struct mgw_store *s, size_t written)
+{
+	LOG_STORE(s, MGW_LOGL_NOTICE,
+		  "writes succeed again after %u failed attempts in %lld ms; %zu kept queue "
+		  "changes written",
+		  s->fails, (long long)(mgw_now_ms() - s->episode_at), written);
+	s->degraded = false;
+	s->fails = 0;
+	if (s->retry_ev)
+		evtimer_del(s->retry_ev);
+}
+
+/* lab.store_fault: while the file exists, a COMMIT fails with the error it names */
+static bool fault_now(struct mgw_store *s, int *src)
+{
+	char buf[16] = "";
+	FILE *f;
+
+	if (!s->fault_file || !(f = fopen(s->fault_file, "r")))
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	*src = strncmp(buf, "busy", 4) == 0	 ? SQLITE_BUSY
+	       : strncmp(buf, "ioerr", 5) == 0 ? SQLITE_IOERR
+					       : SQLITE_FULL;
+	return true;
+}
+
+/* Open the batch transaction (no flush scheduling). */
+static int batch_open(struct mgw_store *s)
 {
 	int src;
 
+	if ((src = exec_done(s, stmt(s, ST_BEGIN))) != SQLITE_OK) {
+		episode_fail(s, "BEGIN", src);
+		return MGW_E_STORE;
+	}
+	s->in_batch = true;
+	s->batch_writes = 1;
+	return MGW_OK;
+}
+
+/* Make sure a batch transaction is open before a write. During an episode: refused at once,
+ * without touching SQLite (the kept writes go through the episode timer). */
+static int batch_begin(struct mgw_store *s)
+{
+	if (s->degraded)
+		return MGW_E_STORE;
 	s->batch_writes++;
 	if (s->in_batch) {
 		if (!sqlite3_get_autocommit(s->db))
 			return MGW_OK;
 		/* SQLite ended the transaction by itself after an error */
-		batch_lost(s, "transaction rolled back by SQLite");
-	}
-	if ((src = exec_done(s, stmt(s, ST_BEGIN))) != SQLITE_OK) {
-		LOG_STORE(s, MGW_LOGL_ERROR, "BEGIN failed: %s (%d)", sqlite3_errmsg(s->db), src);
+		episode_fail(s, "transaction rolled back by SQLite", SQLITE_ABORT);
 		return MGW_E_STORE;
 	}
-	s->in_batch = true;
-	s->batch_writes = 1;
+	if (batch_open(s) != MGW_OK)
+		return MGW_E_STORE;
 	if (s->ev) {
 		struct timespec ts;
 		int64_t now_us, wait;
@@ -371,38 +470,51 @@ int mgw_store_barrier(struct mgw_store *s, mgw_store_cb cb, void *arg)
 	return pend_add(s, cb, arg, MGW_OK, 0);
 }
 
+/* Commit the open batch: MGW_OK (and the kept writes are forgotten: they are on disk) or
+ * MGW_E_STORE (the batch is lost, an episode goes on). */
+static int batch_commit(struct mgw_store *s)
+{
+	struct timespec ts;
+	size_t kept;
+	int src = SQLITE_OK;
+
+	if (!s->in_batch)
+		return MGW_OK;
+	if (sqlite3_get_autocommit(s->db)) {
+		episode_fail(s, "transaction rolled back by SQLite", SQLITE_ABORT);
+		return MGW_E_STORE;
+	}
+	if (s->fail_next_commit) {
+		s->fail_next_commit = false;
+		episode_fail(s, "COMMIT (test)", SQLITE_IOERR);
+		return MGW_E_STORE;
+	}
+	if (fault_now(s, &src) || (src = exec_done(s, stmt(s, ST_COMMIT))) != SQLITE_OK) {
+		episode_fail(s, "COMMIT", src);
+		return MGW_E_STORE;
+	}
+	s->in_batch = false;
+	s->batches++;
+	s->last_batch_writes = s->batch_writes;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->last_commit_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	kept = store_redo_count(s->redo);
+	store_redo_clear(s->redo);
+	if (s->degraded)
+		episode_end(s, kept);
+	LOG_STORE(s, MGW_LOGL_DEBUG, "batch committed, %zu enqueues", s->npend);
+	return MGW_OK;
+}
+
 int mgw_store_flush(struct mgw_store *s)
 {
 	struct pend *p;
 	size_t n, i;
-	int rc = MGW_OK, src;
+	int rc;
 
 	if (!s)
 		return MGW_E_INVAL;
-	if (s->in_batch) {
-		if (sqlite3_get_autocommit(s->db)) {
-			batch_lost(s, "transaction rolled back by SQLite");
-			rc = MGW_E_STORE;
-		} else if (s->fail_next_commit) {
-			s->fail_next_commit = false;
-			batch_lost(s, "COMMIT failed (test)");
-			rc = MGW_E_STORE;
-		} else if ((src = exec_done(s, stmt(s, ST_COMMIT))) != SQLITE_OK) {
-			LOG_STORE(s, MGW_LOGL_ERROR, "COMMIT failed: %s (%d)",
-				  sqlite3_errmsg(s->db), src);
-			batch_lost(s, "COMMIT failed");
-			rc = MGW_E_STORE;
-		} else {
-			struct timespec ts;
-
-			s->in_batch = false;
-			s->batches++;
-			s->last_batch_writes = s->batch_writes;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			s->last_commit_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-			LOG_STORE(s, MGW_LOGL_DEBUG, "batch committed, %zu enqueues", s->npend);
-		}
-	}
+	rc = batch_commit(s);
 	/* Detach the callbacks first: they may write (starting the next batch), flush
 	 * again, or even close the store. */
 	p = s->pend;
@@ -422,6 +534,77 @@ int mgw_store_flush(struct mgw_store *s)
 	return rc;
 }
 
+/* Write the kept changes again, in order, in one batch with nothing else. */
+static int replay(struct mgw_store *s)
+{
+	const struct redo_rec *r;
+	sqlite3_stmt *st;
+	int src = SQLITE_OK;
+
+	for (size_t i = 0; src == SQLITE_OK && (r = store_redo_at(s->redo, i)); i++) {
+		if (r->op == REDO_STATE) {
+			st = stmt(s, ST_REDO_STATE);
+			sqlite3_bind_int64(st, 1, r->id);
+			sqlite3_bind_int(st, 2, r->state);
+			sqlite3_bind_int64(st, 3, r->next_try_ms);
+			sqlite3_bind_int(st, 4, r->attempt ? 1 : 0);
+			bind_text(st, 5, r->cause);
+			sqlite3_bind_int64(st, 6, r->at_ms);
+		} else if (r->op == REDO_KV_PUT) {
+			st = stmt(s, ST_KV_PUT);
+			bind_text(st, 1, r->ns);
+			bind_text(st, 2, r->key);
+			bind_blob(st, 3, r->val, r->len);
+			sqlite3_bind_int64(st, 4, r->expires_ms);
+		} else if (r->op == REDO_KV_DEL) {
+			st = stmt(s, ST_KV_DEL);
+			bind_text(st, 1, r->ns);
+			bind_text(st, 2, r->key);
+		} else {
+			st = stmt(s, ST_REDO_INSERT);
+			sqlite3_bind_int(st, 1, r->in.q);
+			bind_text(st, 2, r->in.origin);
+			bind_text(st, 3, r->in.msg_id);
+			bind_text(st, 4, r->in.order_key);
+			bind_text(st, 5, r->in.dest_key);
+			bind_blob(st, 6, r->in.blob, r->in.blob_len);
+			sqlite3_bind_int64(st, 7, r->at_ms);
+			sqlite3_bind_int64(st, 8, r->in.expiry_ms);
+			sqlite3_bind_int64(st, 9, r->in.next_try_ms);
+			if (r->id)
+				sqlite3_bind_int64(st, 10, r->id);
+			else
+				sqlite3_bind_null(st, 10);
+		}
+		src = exec_done(s, st);
+	}
+	return src;
+}
+
+/* One attempt of an episode: BEGIN, the kept writes, COMMIT. */
+static int episode_retry(struct mgw_store *s)
+{
+	int src;
+
+	if (!s->degraded || s->in_batch)
+		return MGW_OK;
+	if (batch_open(s) != MGW_OK)
+		return MGW_E_STORE;
+	s->batch_writes = (unsigned)store_redo_count(s->redo);
+	if ((src = replay(s)) != SQLITE_OK) {
+		episode_fail(s, "writing kept changes", src);
+		return MGW_E_STORE;
+	}
+	return mgw_store_flush(s);
+}
+
+static void retry_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	episode_retry(arg);
+}
+
 static void flush_ev(evutil_socket_t fd, short what, void *arg)
 {
 	mgw_store_flush(arg);
@@ -429,14 +612,18 @@ static void flush_ev(evutil_socket_t fd, short what, void *arg)
 
 int mgw_store_attach(struct mgw_store *s, struct event_base *base)
 {
-	struct event *ev = NULL;
+	struct event *ev = NULL, *rev = NULL;
 	int npri;
 
 	if (!s)
 		return MGW_E_INVAL;
 	if (base) {
-		if (!(ev = event_new(base, -1, 0, flush_ev, s)))
+		if (!(ev = event_new(base, -1, 0, flush_ev, s)) ||
+		    !(rev = evtimer_new(base, retry_ev_cb, s))) {
+			if (ev)
+				event_free(ev);
 			return MGW_E_NOMEM;
+		}
 		/* lowest priority: commit after this turn's other work, so it joins the batch */
 		npri = event_base_get_npriorities(base);
 		if (npri > 1)
@@ -444,7 +631,12 @@ int mgw_store_attach(struct mgw_store *s, struct event_base *base)
 	}
 	if (s->ev)
 		event_free(s->ev);
+	if (s->retry_ev)
+		event_free(s->retry_ev);
 	s->ev = ev;
+	s->retry_ev = rev;
+	if (rev && s->degraded)
+		episode_arm(s);
 	if (ev && (s->in_batch || s->npend))
 		event_active(ev, EV_TIMEOUT, 1);
 	return MGW_OK;
@@ -459,6 +651,13 @@ static int store_destructor(struct mgw_store *s)
 	if (s->ev)
 		event_free(s->ev);
 	s->ev = NULL;
+	if (s->retry_ev)
+		event_free(s->retry_ev);
+	s->retry_ev = NULL;
+	if (s->degraded && store_redo_count(s->redo))
+		LOG_STORE(s, MGW_LOGL_ERROR,
+			  "closed with %zu queue changes not written (recovered on the next open)",
+			  store_redo_count(s->redo));
 	if (s->db && s->in_batch) {
 		/* freed without mgw_store_close(): keep what was written, but nobody is left
 		 * to call back (the callers are being freed with us) */
@@ -482,6 +681,7 @@ void mgw_store_close(struct mgw_store *s)
 	if (!s)
 		return;
 	mgw_store_flush(s);
+	episode_retry(s); /* a last attempt for what is kept */
 	talloc_free(s);
 }
 
@@ -662,6 +862,40 @@ static int recover(struct mgw_store *s, int *nrec)
 	return src;
 }
 
+/* The store holds queued payloads and the registry copy: a new one is created 0600
+ * whatever the umask (fchmod: a umask can also take bits from the owner). SQLite gives
+ * -wal and -shm the database file's mode, so they are private too. An existing store
+ * that others may read is used (refusing it would stop a gateway that ran before), with
+ * a warning that names the fix. */
+static int create_private(struct mgw_store *s, bool existed, const struct stat *sb,
+			  char *errbuf, size_t errlen)
+{
+	int fd;
+
+	if (existed) {
+		if (sb->st_mode & 077)
+			LOG_STORE(s, MGW_LOGL_NOTICE,
+				  "mode %04o lets others than its owner read the queued messages "
+				  "(chmod 600 %s and its -wal, -shm)",
+				  (unsigned)(sb->st_mode & 07777), s->path);
+		return MGW_OK;
+	}
+	do
+		fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, STORE_FILE_MODE);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return open_fail(s, MGW_E_IO, errbuf, errlen, "cannot create: %s", strerror(errno));
+	if (fchmod(fd, STORE_FILE_MODE) != 0) {
+		int e = errno;
+
+		close(fd);
+		return open_fail(s, MGW_E_IO, errbuf, errlen, "cannot chmod %o: %s",
+				 STORE_FILE_MODE, strerror(e));
+	}
+	close(fd);
+	return MGW_OK;
+}
+
 int mgw_store_open(void *ctx, const char *path, const struct mgw_store_opts *opts,
 		   struct mgw_store **out, char *errbuf, size_t errlen)
 {
@@ -688,11 +922,19 @@ int mgw_store_open(void *ctx, const char *path, const struct mgw_store_opts *opt
 	talloc_set_destructor(s, store_destructor);
 	s->done_keep_ms = opts && opts->done_keep_ms > 0 ? opts->done_keep_ms : STORE_DONE_KEEP_MS;
 	s->group_us = opts && opts->group_us > 0 ? opts->group_us : 0;
+	mgw_backoff_init(&s->bo, STORE_RETRY_MIN_MS, STORE_RETRY_MAX_MS, 0);
+	if (!(s->redo = store_redo_alloc(s)) ||
+	    (opts && opts->fault_file && !(s->fault_file = talloc_strdup(s, opts->fault_file)))) {
+		rc = MGW_E_NOMEM;
+		goto out;
+	}
 	existed = stat(path, &sb) == 0;
 	if (existed && !S_ISREG(sb.st_mode)) {
 		rc = open_fail(s, MGW_E_IO, errbuf, errlen, "%s", "not a regular file");
 		goto out;
 	}
+	if ((rc = create_private(s, existed, &sb, errbuf, errlen)) != MGW_OK)
+		goto out;
 	src = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 					      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
 			      NULL);
@@ -750,8 +992,13 @@ int mgw_store_open(void *ctx, const char *path, const struct mgw_store_opts *opt
 			goto out;
 		}
 	}
+	/* from now on a lock is retried by the episode timer, not waited out in the loop */
+	sqlite3_busy_timeout(s->db, STORE_BUSY_RUN_MS);
 	if (nrec)
 		LOG_STORE(s, MGW_LOGL_NOTICE, "%d in-flight entries returned to the queue", nrec);
+	if (s->fault_file)
+		LOG_STORE(s, MGW_LOGL_NOTICE, "LAB: commits fail while %s exists (lab.store_fault)",
+			  s->fault_file);
 	LOG_STORE(s, MGW_LOGL_INFO, "%s (WAL, synchronous=%s)", is_new ? "created" : "opened",
 		  opts && !opts->sync_full ? "NORMAL" : "FULL");
 	*out = s;
@@ -769,6 +1016,22 @@ static bool q_valid(enum mgw_queue q)
 	return (int)q >= 0 && q < _MGW_Q_COUNT;
 }
 
+/* A kept enqueue while writes fail: written by the episode; its callback says now that it
+ * is not durable yet (MGW_E_STORE), as a lost batch would. */
+static int enqueue_kept(struct mgw_store *s, const struct mgw_store_entry_in *in, int64_t id,
+			mgw_store_cb cb, void *arg)
+{
+	int rc;
+
+	if ((rc = store_redo_insert(s->redo, in, id, mgw_now_ms())) != MGW_OK ||
+	    (rc = pend_add(s, cb, arg, MGW_OK, 0)) != MGW_OK)
+		return rc;
+	s->pend[s->npend - 1].lost = true;
+	if (s->ev)
+		event_active(s->ev, EV_TIMEOUT, 1);
+	return MGW_OK;
+}
+
 int mgw_store_enqueue(struct mgw_store *s, const struct mgw_store_entry_in *in, mgw_store_cb cb,
 		      void *arg)
 {
@@ -781,8 +1044,15 @@ int mgw_store_enqueue(struct mgw_store *s, const struct mgw_store_entry_in *in, 
 		rc = MGW_E_INVAL;
 		goto out;
 	}
-	if ((rc = batch_begin(s)) != MGW_OK)
+	if (s->degraded) {
+		rc = in->keep ? enqueue_kept(s, in, 0, cb, arg) : MGW_E_STORE;
 		goto out;
+	}
+	if ((rc = batch_begin(s)) != MGW_OK) {
+		if (in->keep && s->degraded)
+			rc = enqueue_kept(s, in, 0, cb, arg);
+		goto out;
+	}
 	st = stmt(s, ST_INSERT);
 	sqlite3_bind_int(st, 1, in->q);
 	bind_text(st, 2, in->origin);
@@ -800,6 +1070,8 @@ int mgw_store_enqueue(struct mgw_store *s, const struct mgw_store_entry_in *in, 
 	if ((src = exec_done(s, st)) != SQLITE_OK) {
 		rc = (src & 0xff) == SQLITE_TOOBIG ? MGW_E_TOO_BIG
 						   : write_failed(s, "enqueue", src);
+		if (rc == MGW_E_STORE && in->keep)
+			rc = enqueue_kept(s, in, 0, cb, arg);
 		goto out;
 	}
 	/* the UNIQUE index sees this batch's rows too, so a repeat within it is caught */
@@ -808,6 +1080,9 @@ int mgw_store_enqueue(struct mgw_store *s, const struct mgw_store_entry_in *in, 
 		s->batch_writes--; /* nothing written: a retry does not make a batch busy */
 	if (!dup) {
 		id = sqlite3_last_insert_rowid(s->db);
+		/* if this batch is lost, the insert is written again under the same id */
+		if (in->keep && (rc = store_redo_insert(s->redo, in, id, mgw_now_ms())) != MGW_OK)
+			goto out;
 	} else {
 		st = stmt(s, ST_ID_OF);
 		sqlite3_bind_int(st, 1, in->q);
@@ -907,29 +1182,60 @@ out:
 	return rc;
 }
 
-/* Apply a one-row state change to each entry; on failure undo the ones done. */
+/* Apply a one-row state change to each entry in the batch, and keep each (for a batch that
+ * is lost). A failed statement loses the whole batch (write_failed): nothing to undo; the
+ * changes are kept all the same, the caller goes on as if they were written. */
 static int mark_all(struct mgw_store *s, struct mgw_store_entry **arr, size_t n,
-		    enum stmt_id set, enum stmt_id undo, enum mgw_qstate to, int64_t now_ms)
+		    enum stmt_id set, enum mgw_qstate to, const char *cause, int64_t now_ms)
 {
 	sqlite3_stmt *st;
 	size_t i;
-	int src;
+	int rc, src;
 
-	for (i = 0; i < n; i++) {
-		st = stmt(s, set);
-		sqlite3_bind_int64(st, 1, arr[i]->id);
-		sqlite3_bind_int64(st, 2, now_ms);
-		if ((src = exec_done(s, st)) != SQLITE_OK) {
-			while (i-- > 0) {
-				st = stmt(s, undo);
-				sqlite3_bind_int64(st, 1, arr[i]->id);
-				exec_done(s, st);
+	if (n && !s->degraded && batch_begin(s) == MGW_OK)
+		for (i = 0; i < n; i++) {
+			st = stmt(s, set);
+			sqlite3_bind_int64(st, 1, arr[i]->id);
+			sqlite3_bind_int64(st, 2, now_ms);
+			if ((src = exec_done(s, st)) != SQLITE_OK) {
+				write_failed(s, "state change", src);
+				break;
 			}
-			return write_failed(s, "state change", src);
 		}
+	for (i = 0; i < n; i++) {
+		if ((rc = store_redo_state(s->redo, arr[i]->id, to, -1, false, cause, now_ms)) !=
+		    MGW_OK)
+			return rc;
 		arr[i]->state = to;
 	}
 	return MGW_OK;
+}
+
+/* During an episode the rows say what the lost batches did not change: drop the entries
+ * whose kept state forbids (claim: now_ms; expire: INT64_MAX, only a kept ACCEPTED passes),
+ * keep at most max, and count the kept retries in attempts. */
+static void kept_filter(struct mgw_store *s, struct mgw_store_entry **arr, size_t *n,
+			size_t max, int64_t now_ms)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < *n; i++) {
+		if (k < max && !store_redo_blocks(s->redo, arr[i]->id, now_ms)) {
+			arr[i]->attempts += store_redo_attempts(s->redo, arr[i]->id);
+			arr[k++] = arr[i];
+		} else {
+			talloc_free(arr[i]);
+		}
+	}
+	*n = k;
+}
+
+/* how many rows to read so that max remain after kept_filter */
+static size_t kept_limit(struct mgw_store *s, size_t max)
+{
+	size_t extra = s->degraded ? store_redo_count(s->redo) : 0;
+
+	return extra >= INT_MAX || max > INT_MAX - extra ? INT_MAX : max + extra;
 }
 
 int mgw_store_claim(struct mgw_store *s, void *ctx, enum mgw_queue q, const char *dest_key,
@@ -937,7 +1243,7 @@ int mgw_store_claim(struct mgw_store *s, void *ctx, enum mgw_queue q, const char
 {
 	struct mgw_store_entry **arr = NULL;
 	sqlite3_stmt *st;
-	size_t cnt = 0;
+	size_t cnt = 0, lim;
 	int rc;
 
 	if (!s || !q_valid(q) || !out || !n) {
@@ -946,18 +1252,19 @@ int mgw_store_claim(struct mgw_store *s, void *ctx, enum mgw_queue q, const char
 	}
 	if (max > INT_MAX)
 		max = INT_MAX;
+	lim = kept_limit(s, max);
 	st = stmt(s, dest_key ? ST_CLAIM_DEST : ST_CLAIM);
 	sqlite3_bind_int(st, 1, q);
 	sqlite3_bind_int64(st, 2, now_ms);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)lim);
 	if (dest_key)
 		bind_text(st, 4, dest_key);
-	if ((rc = collect(s, ctx, st, max, &arr, &cnt)) != MGW_OK)
+	if ((rc = collect(s, ctx, st, lim, &arr, &cnt)) != MGW_OK)
 		goto out;
-	if (cnt && (rc = batch_begin(s)) != MGW_OK)
-		goto out;
-	if ((rc = mark_all(s, arr, cnt, ST_SET_INFLIGHT, ST_UNCLAIM, MGW_QS_INFLIGHT,
-			   mgw_now_ms())) != MGW_OK)
+	if (s->degraded)
+		kept_filter(s, arr, &cnt, max, now_ms);
+	if ((rc = mark_all(s, arr, cnt, ST_SET_INFLIGHT, MGW_QS_INFLIGHT, NULL, mgw_now_ms())) !=
+	    MGW_OK)
 		goto out;
 	*out = arr;
 	*n = cnt;
@@ -998,51 +1305,72 @@ out:
 	return rc;
 }
 
+/* The end of a state change of the message path: rc is what the batch said. Written (MGW_OK),
+ * or failed while writes fail (MGW_E_STORE in an episode): kept, written with the episode,
+ * and the caller is told MGW_OK. Refused (MGW_E_NOT_FOUND, MGW_E_INVAL): rc. */
+static int kept_change(struct mgw_store *s, int rc, int64_t id, enum mgw_qstate to,
+		       int64_t next_try_ms, bool attempt, const char *cause, int64_t now_ms)
+{
+	if (rc != MGW_OK && !(rc == MGW_E_STORE && s->degraded))
+		return rc;
+	return store_redo_state(s->redo, id, to, next_try_ms, attempt, cause, now_ms);
+}
+
 int mgw_store_complete(struct mgw_store *s, int64_t id)
 {
 	sqlite3_stmt *st;
+	int64_t now;
 	int rc;
 
 	if (!s)
 		return MGW_E_INVAL;
-	if ((rc = batch_begin(s)) != MGW_OK)
-		return rc;
-	st = stmt(s, ST_COMPLETE);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, mgw_now_ms());
-	return update_one(s, st, "complete", id);
+	now = mgw_now_ms();
+	if ((rc = batch_begin(s)) == MGW_OK) {
+		st = stmt(s, ST_COMPLETE);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, now);
+		rc = update_one(s, st, "complete", id);
+	}
+	return kept_change(s, rc, id, MGW_QS_DONE, -1, false, NULL, now);
 }
 
 int mgw_store_fail(struct mgw_store *s, int64_t id, const char *cause)
 {
 	sqlite3_stmt *st;
+	int64_t now;
 	int rc;
 
 	if (!s)
 		return MGW_E_INVAL;
-	if ((rc = batch_begin(s)) != MGW_OK)
-		return rc;
-	st = stmt(s, ST_FAIL);
-	sqlite3_bind_int64(st, 1, id);
-	bind_text(st, 2, cause);
-	sqlite3_bind_int64(st, 3, mgw_now_ms());
-	return update_one(s, st, "fail", id);
+	now = mgw_now_ms();
+	if ((rc = batch_begin(s)) == MGW_OK) {
+		st = stmt(s, ST_FAIL);
+		sqlite3_bind_int64(st, 1, id);
+		bind_text(st, 2, cause);
+		sqlite3_bind_int64(st, 3, now);
+		rc = update_one(s, st, "fail", id);
+	}
+	return kept_change(s, rc, id, MGW_QS_FAILED, -1, false, cause, now);
 }
 
 int mgw_store_retry(struct mgw_store *s, int64_t id, int64_t next_try_ms)
 {
 	sqlite3_stmt *st;
+	int64_t now;
 	int rc;
 
 	if (!s)
 		return MGW_E_INVAL;
-	if ((rc = batch_begin(s)) != MGW_OK)
-		return rc;
-	st = stmt(s, ST_RETRY);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, next_try_ms);
-	sqlite3_bind_int64(st, 3, mgw_now_ms());
-	return update_one(s, st, "retry", id);
+	now = mgw_now_ms();
+	if ((rc = batch_begin(s)) == MGW_OK) {
+		st = stmt(s, ST_RETRY);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, next_try_ms);
+		sqlite3_bind_int64(st, 3, now);
+		rc = update_one(s, st, "retry", id);
+	}
+	return kept_change(s, rc, id, MGW_QS_ACCEPTED, next_try_ms < 0 ? 0 : next_try_ms, true,
+			   NULL, now);
 }
 
 int mgw_store_wake(struct mgw_store *s, enum mgw_queue q, const char *dest_key, int64_t now_ms,
@@ -1071,7 +1399,7 @@ int mgw_store_expire(struct mgw_store *s, void *ctx, int64_t now_ms, size_t max,
 {
 	struct mgw_store_entry **arr = NULL;
 	sqlite3_stmt *st;
-	size_t cnt = 0;
+	size_t cnt = 0, lim;
 	int rc;
 
 	if (!s || !out || !n) {
@@ -1080,14 +1408,15 @@ int mgw_store_expire(struct mgw_store *s, void *ctx, int64_t now_ms, size_t max,
 	}
 	if (max > INT_MAX)
 		max = INT_MAX;
+	lim = kept_limit(s, max);
 	st = stmt(s, ST_EXPIRE_SEL);
 	sqlite3_bind_int64(st, 1, now_ms);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	if ((rc = collect(s, ctx, st, max, &arr, &cnt)) != MGW_OK)
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)lim);
+	if ((rc = collect(s, ctx, st, lim, &arr, &cnt)) != MGW_OK)
 		goto out;
-	if (cnt && (rc = batch_begin(s)) != MGW_OK)
-		goto out;
-	if ((rc = mark_all(s, arr, cnt, ST_EXPIRE_SET, ST_UNEXPIRE, MGW_QS_FAILED, now_ms)) !=
+	if (s->degraded)
+		kept_filter(s, arr, &cnt, max, INT64_MAX);
+	if ((rc = mark_all(s, arr, cnt, ST_EXPIRE_SET, MGW_QS_FAILED, "EXPIRED", now_ms)) !=
 	    MGW_OK)
 		goto out;
 	*out = arr;
@@ -1220,9 +1549,53 @@ int mgw_store_kv_put(struct mgw_store *s, const char *ns, const char *key, const
 	return MGW_OK;
 }
 
+int mgw_store_kv_put_kept(struct mgw_store *s, const char *ns, const char *key, const void *val,
+			  size_t len, int64_t expires_ms)
+{
+	int rc;
+
+	if (!s || !ns || !key || (!val && len))
+		return MGW_E_INVAL;
+	rc = s->degraded ? MGW_E_STORE : mgw_store_kv_put(s, ns, key, val, len, expires_ms);
+	if (rc != MGW_OK && !(rc == MGW_E_STORE && s->degraded))
+		return rc;
+	return store_redo_kv(s->redo, REDO_KV_PUT, ns, key, val, len, expires_ms);
+}
+
+int mgw_store_kv_del_kept(struct mgw_store *s, const char *ns, const char *key)
+{
+	int rc;
+
+	if (!s || !ns || !key)
+		return MGW_E_INVAL;
+	rc = s->degraded ? MGW_E_STORE : mgw_store_kv_del(s, ns, key);
+	if (rc != MGW_OK && !(rc == MGW_E_STORE && s->degraded))
+		return rc;
+	return store_redo_kv(s->redo, REDO_KV_DEL, ns, key, NULL, 0, 0);
+}
+
+/* During an episode a kept kv write stands for the row: its value (or its absence). */
+static int kv_get_kept(const struct redo_rec *r, void *ctx, int64_t now_ms, void **val,
+		       size_t *len)
+{
+	char *v;
+
+	if (r->op == REDO_KV_DEL || (r->expires_ms && r->expires_ms <= now_ms))
+		return MGW_E_NOT_FOUND;
+	if (!(v = talloc_size(ctx, r->len + 1)))
+		return MGW_E_NOMEM;
+	if (r->len)
+		memcpy(v, r->val, r->len);
+	v[r->len] = '\0';
+	*val = v;
+	*len = r->len;
+	return MGW_OK;
+}
+
 int mgw_store_kv_get(struct mgw_store *s, void *ctx, const char *ns, const char *key,
 		     int64_t now_ms, void **val, size_t *len)
 {
+	const struct redo_rec *r;
 	sqlite3_stmt *st;
 	const void *b;
 	char *v;
@@ -1231,6 +1604,8 @@ int mgw_store_kv_get(struct mgw_store *s, void *ctx, const char *ns, const char 
 
 	if (!s || !ns || !key || !val || !len)
 		return MGW_E_INVAL;
+	if (s->degraded && (r = store_redo_kv_last(s->redo, ns, key)))
+		return kv_get_kept(r, ctx, now_ms, val, len);
 	st = stmt(s, ST_KV_GET);
 	bind_text(st, 1, ns);
 	bind_text(st, 2, key);
@@ -1383,4 +1758,14 @@ void mgw_store_test_fail_next_commit(struct mgw_store *s)
 {
 	if (s)
 		s->fail_next_commit = true;
+}
+
+int mgw_store_test_retry(struct mgw_store *s)
+{
+	return s ? episode_retry(s) : MGW_E_INVAL;
+}
+
+bool mgw_store_test_degraded(const struct mgw_store *s)
+{
+	return s && s->degraded;
 }

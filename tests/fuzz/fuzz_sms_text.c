@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i, n, len;
 	char *u;
 
-	if (sms_udh_parse(data, size, &h) == 0 && (h.len > size || (h.concat && (!h.seq ||
-									    h.seq > h.total))))
+	if (sms_udh_parse(data, size, &h, NULL) == 0 &&
+	    (h.len > size || (h.concat && (!h.total || !h.seq || h.seq > h.total))))
 		abort(); /* a parsed UDH lies inside the input and names a valid part */
 	if (sms_gsm7_to_utf8(ctx, data, size, &u, &len) == 0) {
 		/* what decodes re-encodes to the same text (unknown escapes aside) */

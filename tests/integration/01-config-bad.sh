@@ -71,6 +71,24 @@ north:
 case_ "cert without key" "${P}north\.listen\.tls: .*together" "$good
 north:
   listen: { port: 7443, tls: { cert: devices.yaml } }"
+# issue 12 item 2: the M5S side authenticates its caller by default
+case_ "listener without caller authentication" "${P}north\.listen\.tls\.client_ca: the listener does not authenticate its caller.*insecure: true" "$good
+north:
+  listen: { port: 7443, tls: { cert: devices.yaml, key: devices.yaml } }"
+printf '{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}\n' >oct.jwks.json
+case_ "oauth2: a symmetric key as NRF key" "${P}north\.listen\.oauth2\.nrf_keys: .*oct\.jwks\.json: keys\[0\]: holds private or symmetric key material" "$good
+north:
+  listen: { port: 7443, tls: { cert: devices.yaml, key: devices.yaml }, oauth2: { nrf_keys: oct.jwks.json, audience: [ MSGG ] } }"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out nrf-private.pem 2>/dev/null
+case_ "oauth2: a private key as NRF key" "${P}north\.listen\.oauth2\.nrf_keys: .*only PUBLIC KEY and CERTIFICATE" "$good
+north:
+  listen: { port: 7443, tls: { cert: devices.yaml, key: devices.yaml }, oauth2: { nrf_keys: nrf-private.pem, audience: [ MSGG ] } }"
+case_ "oauth2: not a key file" "${P}north\.listen\.oauth2\.nrf_keys: .*no public key" "$good
+north:
+  listen: { port: 7443, tls: { cert: devices.yaml, key: devices.yaml }, oauth2: { nrf_keys: devices.yaml, audience: [ MSGG ] } }"
+case_ "oauth2: no audience" "${P}north\.listen\.oauth2(\.audience)?: .*(missing|required)" "$good
+north:
+  listen: { port: 7443, tls: { cert: devices.yaml, key: devices.yaml }, oauth2: { nrf_keys: oct.jwks.json } }"
 case_ "size out of range" "${P}policy\.max_payload: " "$good
 policy: { max_payload: 10m }"
 case_ "duration malformed" "${P}queue\.downlink_validity: " "$good

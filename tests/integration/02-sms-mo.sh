@@ -108,6 +108,19 @@ grep '"decision":"reject"' audit.jsonl | grep -q '"cause":"NO_ROUTE"' || fail "n
 st=$(mo $DEV 8 0 "00410042ff")
 [ "$st" = 101 ] || fail "odd-length UCS-2 answered $st"
 grep '"decision":"reject"' audit.jsonl | grep '"cause":"MALFORMED"' | grep -q 'UCS-2' || fail "no MALFORMED audit record naming UCS-2"
+# concatenation IEs naming a part that cannot exist (total 0, seq 0, seq > total; 8-bit and
+# 16-bit references, GSM 7-bit and UCS-2): refused, audited with the cause, nothing kept
+kept=$(sqlite3 gw.db "select count(*) from kv where ns='sms.mo'")
+for c in "0 0500037100016869:total 0" "0 0500037102006869:seq 0" "0 0500037102036869:seq above total" \
+	"8 06080471710300006100:seq 0" "0 06080471720001006869:total 0"; do
+	dcs=${c%% *} ud=${c#* } ud=${ud%%:*} why=${c#*:}
+	st=$(mo $DEV "$dcs" 64 "$ud")
+	[ "$st" = 101 ] || fail "UDH $ud answered $st, not ESME_RX_P_APPN (0x65)"
+	grep '"decision":"reject"' audit.jsonl | grep '"cause":"MALFORMED"' |
+		grep -q "concatenation IE with $why" || fail "no MALFORMED audit record naming '$why' for $ud"
+done
+[ "$(sqlite3 gw.db "select count(*) from kv where ns='sms.mo'")" = "$kept" ] || fail "a part that cannot complete was kept"
+ok "UDH concatenation with total 0, seq 0 or seq > total: 0x65, audited MALFORMED with the cause, not kept"
 sleep 0.5
 [ "$(records sim.jsonl "$UP")" = "$before" ] || fail "a refused MO reached m5s-sim"
 ok "unknown MSISDN 0x65, no route 0x0B, bad UCS-2 0x65: each audited, none forwarded"

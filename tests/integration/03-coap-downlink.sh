@@ -10,7 +10,7 @@
 coap_init
 lport=$(free_port)
 make_gw_config "$T_DIR" "$(M5S_YAML)
-  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key } }
+  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key, client_ca: pki/ca.pem } }
 coap:
   listen: [ { addr: 127.0.0.1, port: $cport } ]
   ack_timeout: 500ms
@@ -38,7 +38,7 @@ observe() {
 }
 push() { # msgId
 	"$SIM" push --url "https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message" \
-		--cacert pki/ca.pem --n3g --from AS:as-1 --to UE:ue-coap-1 --msg-id "$1" \
+		--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --n3g --from AS:as-1 --to UE:ue-coap-1 --msg-id "$1" \
 		--payload "to the device: $1" --report-required >"push-$1.txt" 2>&1 ||
 		fail "push $1: $(cat "push-$1.txt")"
 }
@@ -81,7 +81,7 @@ ok "observing device: notified (schema-valid N3gMessageDelivery), ACK -> REPT_DE
 # 1b. a message larger than one datagram goes block-wise (Block2): the device gets it whole
 big=$(python3 -c 'print("".join(chr(0x61 + i % 26) for i in range(2000)))')
 "$SIM" push --url "https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message" \
-	--cacert pki/ca.pem --n3g --from AS:as-1 --to UE:ue-coap-1 --msg-id dl-big \
+	--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --n3g --from AS:as-1 --to UE:ue-coap-1 --msg-id dl-big \
 	--payload "$big" --report-required >push-dl-big.txt 2>&1 || fail "push dl-big: $(cat push-dl-big.txt)"
 wait_note obs1.out dl-big
 reported dl-big

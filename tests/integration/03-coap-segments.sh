@@ -11,7 +11,7 @@ coap_init
 lport=$(free_port)
 make_gw_config "$T_DIR" "queue: { downlink_validity: 4s }
 $(M5S_YAML)
-  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key } }
+  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key, client_ca: pki/ca.pem } }
 coap:
   listen: [ { addr: 127.0.0.1, port: $cport } ]"
 bg "$GW" -c "$T_DIR/gw.yaml" 2>gw.log
@@ -26,7 +26,7 @@ seg() { # msgId segId numb payload extra-segParams [extra members]
 	printf '{"oriAddr":{"addrType":"AS","addr":"as-1"},"destAddr":{"addrType":"UE","addr":"ue-coap-1"},"msgId":"%s","payload":"%s","segInd":true,"segParams":{"segId":"%s","segNumb":%s%s}%s}' \
 		"$1" "$4" "$2" "$3" "$5" "${6:-}" >"seg-$1.json"
 	"$SIM" push --url "https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message" \
-		--cacert pki/ca.pem --body-file "seg-$1.json" >"push-$1.txt" 2>&1 || fail "push $1: $(cat "push-$1.txt")"
+		--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --body-file "seg-$1.json" >"push-$1.txt" 2>&1 || fail "push $1: $(cat "push-$1.txt")"
 }
 # 1. three segments, sent 2, 1, 3
 seg m-2 set-1 2 "BBBB-" ''

@@ -17,7 +17,7 @@ device dev-2 pw-two
 start_broker
 lport=$(free_port)
 make_gw_config "$T_DIR" "$(M5S_YAML)
-  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key } }
+  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key, client_ca: pki/ca.pem } }
 $(MQTT_YAML)"
 cat >>devices.yaml <<Y
 - ue: ue-mqtt-2
@@ -38,7 +38,7 @@ sub() {
 }
 push() { # msgId UE
 	"$SIM" push --url "https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message" \
-		--cacert pki/ca.pem --n3g --from AS:as-1 --to "UE:$2" --msg-id "$1" \
+		--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --n3g --from AS:as-1 --to "UE:$2" --msg-id "$1" \
 		--payload "to the device: $1" --report-required >"push-$1.txt" 2>&1 ||
 		fail "push $1: $(cat "push-$1.txt")"
 }

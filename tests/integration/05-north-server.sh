@@ -90,6 +90,7 @@ post "unknown operation" 404 /msgg-l3gdelivery/v1/deliver-everything "$(msg l3g-
 problem RESOURCE_URI_STRUCTURE_NOT_FOUND
 post "certificate of a device, not the M5S" 403 $L3G "$(msg l3g-6 ue-sms-1)" --cacert pki/ca.pem --cert pki/device-1.pem --key pki/device-1.key
 problem CLIENT_NOT_AUTHORIZED
+tail -n 1 audit.jsonl | grep -q '"cause":"CLIENT_NOT_ALLOWED"' || fail "device certificate: audit $(tail -n 1 audit.jsonl)"
 
 # the queue's high-water mark (7; 4 entries so far): fill SOUTH (no adapter runs, so deliveries wait)
 for i in 1 2 3; do post "fill $i" 204 $N3G "$(msg fill-$i ue-coap-1)" $M5S; done
@@ -115,6 +116,7 @@ tls_refused() { # name curl-options...
 }
 msg tls-1 ue-sms-1 >req.json
 tls_refused "no client certificate" --cacert pki/ca.pem
+[ "$(sqlite3 gw.db "select count(*) from queue where msg_id='tls-1'")" = 0 ] || fail "the anonymous delivery was stored"
 tls_refused "client certificate from another CA" --cacert pki/ca.pem --cert pki/intruder.pem --key pki/intruder.key
 tls_refused "TLS 1.1 client" $M5S --tlsv1.1 --tls-max 1.1
 tls_refused "client offering only CBC suites" $M5S --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA

@@ -23,7 +23,7 @@ IV=0102030405060708090a0b0c0d
 KID=c1
 lport=$(free_port)
 make_gw_config "$T_DIR" "$(M5S_YAML)
-  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key } }
+  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key, client_ca: pki/ca.pem } }
 coap:
   listen: [ { addr: 127.0.0.1, port: $cport } ]
   ack_timeout: 500ms"
@@ -101,7 +101,7 @@ until [ "$(grep -c 'observing /inbox' gw.log)" -gt "$_before" ]; do
 	sleep 0.1
 done
 "$SIM" push --url "https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message" \
-	--cacert pki/ca.pem --n3g --from AS:as-1 --to UE:ue-cose-1 --msg-id dl-c1 \
+	--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --n3g --from AS:as-1 --to UE:ue-cose-1 --msg-id dl-c1 \
 	--payload "to the cose device" --report-required >push.txt 2>&1 || fail "push: $(cat push.txt)"
 _end=$(( $(date +%s) + 20 ))
 until grep -q '"msgId":"dl-c1"' obs.out; do

@@ -24,7 +24,7 @@ device dev-c pw-cose
 start_broker
 lport=$(free_port)
 make_gw_config "$T_DIR" "$(M5S_YAML)
-  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key } }
+  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key, client_ca: pki/ca.pem } }
 $(MQTT_YAML)"
 cat >>devices.yaml <<Y
 - ue: ue-mqtt-cose
@@ -78,7 +78,7 @@ sub=$!
 T_PIDS="$T_PIDS $sub"
 wait_for_line sub.out 'Subscribed \(mid' 10 || fail "the device never subscribed: $(cat sub.out)"
 "$SIM" push --url "https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message" \
-	--cacert pki/ca.pem --n3g --from AS:as-1 --to UE:ue-mqtt-cose --msg-id dl-m1 \
+	--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --n3g --from AS:as-1 --to UE:ue-mqtt-cose --msg-id dl-m1 \
 	--payload "set point 19" --report-required >push.txt 2>&1 || fail "push: $(cat push.txt)"
 wait_for_line sub.out '"msgId":"dl-m1"' 20 || fail "dl-m1 never reached the device: $(cat sub.out)"
 p=$(python3 -c '

@@ -76,7 +76,7 @@ ok "tampered: 0x65 COSE_AUTH; plain text: 0x65 COSE_REQUIRED; audited, none forw
 
 # 5. MT: protected, GSM 7-bit text, opened by the device
 "$SIM" push --url "https://127.0.0.1:$LPORT/msgg-l3gdelivery/v1/deliver-message" \
-	--cacert pki/ca.pem --l3g --from AS:as-1 --to UE:ue-sms-cose --msg-id mt-c1 \
+	--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --l3g --from AS:as-1 --to UE:ue-sms-cose --msg-id mt-c1 \
 	--payload "open the valve at 6" >push.txt 2>&1 || fail "push: $(cat push.txt)"
 wait_count smsc.jsonl 1 "r.get(\"command\")==\"submit_sm\" and r[\"destination_addr\"]==\"$DEV\"" 20 ||
 	fail "no submit_sm to the COSE device"

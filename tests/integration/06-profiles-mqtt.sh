@@ -20,7 +20,7 @@ lport=$(free_port)
 "$CTL" keys export --dir keys >gw.jwks.json || fail "keys export"
 $AS keygen asdir --name as-1 >/dev/null && $AS keygen asdir --name as-2 >/dev/null || fail "jose-as keygen"
 make_gw_config "$T_DIR" "$(M5S_YAML)
-  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key } }
+  listen: { port: $lport, tls: { cert: pki/gw.pem, key: pki/gw.key, client_ca: pki/ca.pem } }
 $(MQTT_YAML)
 security:
   keys: keys
@@ -53,7 +53,7 @@ timeout 60 stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$DPORT" --cafile pki/ca.pem
 T_PIDS="$T_PIDS $!"
 wait_for_line sub.out 'Subscribed \(mid' 10 || fail "never subscribed: $(cat sub.out)"
 dpush() { # FROM MSGID FILE -> HTTP status
-	"$SIM" push --url "https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message" --cacert pki/ca.pem \
+	"$SIM" push --url "https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message" --cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key \
 		--n3g --from "$1" --to UE:ue-mqtt-1 --msg-id "$2" --payload "$(cat "$3")" >"push-$2.txt" 2>&1
 	sed -n 's/^HTTP \([0-9]*\).*/\1/p' "push-$2.txt" | head -n 1
 }

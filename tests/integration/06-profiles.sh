@@ -95,7 +95,7 @@ ok "a device with protection: sign is signed toward an AS whose profile is trans
 # 2. downlink signed (as-1 -> CoAP device), signed + encrypted (as-2 -> phone)
 push() { # KIND(l3g|n3g) FROM TO MSGID PAYLOAD-FILE -> HTTP status in push-MSGID.txt
 	"$SIM" push --url "https://127.0.0.1:$LPORT/msgg-$1delivery/v1/deliver-message" \
-		--cacert pki/ca.pem --"$1" --from "$2" --to "$3" --msg-id "$4" \
+		--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --"$1" --from "$2" --to "$3" --msg-id "$4" \
 		--payload "$(cat "$5")" >"push-$4.txt" 2>&1
 	sed -n 's/^HTTP \([0-9]*\).*/\1/p' "push-$4.txt" | head -n 1
 }

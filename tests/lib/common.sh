@@ -3,6 +3,9 @@
 # ports, and stops them by PID on exit. Exit 0 pass, 1 fail, 77 skip.
 
 : "${top_srcdir:?}" "${top_builddir:?}"
+# every file a test writes is private: the daemon refuses configs and registries holding
+# secrets that others may read (a test that wants another mode chmods or sets umask itself)
+umask 077
 GW="$top_builddir/msgin5g-gw"
 T_PIDS=""
 T_NAME=$(basename "$0" .sh)

@@ -3,18 +3,16 @@
 # pki DIR: the test PKI (contrib/make-certs.sh)
 pki() { sh "$top_srcdir/contrib/make-certs.sh" "$1" >/dev/null || fail "make-certs"; }
 
-# validate SPEC#Schema FILE...: validate JSON files with the external OpenAPI validator;
-# prints SKIP once and returns 0 when the spec files or node are missing
-VALIDATE_SKIPPED=
+# validate SPEC#Schema FILE...: validate JSON files with the external OpenAPI validator.
+# A schema check that cannot run is not a pass: without the spec files, node or its
+# node_modules the whole test exits 77 (SKIP), naming what is missing.
 validate() {
 	_ref=$1
 	shift
-	if [ ! -d "${OPENAPI_DIR:-/nonexistent}" ] || [ -z "${NODE:-}" ] ||
-	   [ ! -d "$top_srcdir/contrib/node/node_modules" ]; then
-		[ -n "$VALIDATE_SKIPPED" ] || echo "SKIP: OpenAPI validation (no spec files, node or node_modules)"
-		VALIDATE_SKIPPED=1
-		return 0
-	fi
+	[ -d "${OPENAPI_DIR:-/nonexistent}" ] || skip "OpenAPI validation: no spec files in '${OPENAPI_DIR:-}'"
+	[ -n "${NODE:-}" ] && command -v "$NODE" >/dev/null || skip "OpenAPI validation: node missing"
+	[ -d "$top_srcdir/contrib/node/node_modules" ] ||
+		skip "OpenAPI validation: no contrib/node/node_modules (run contrib/install-deps.sh)"
 	for _f in "$@"; do
 		"$NODE" "$top_srcdir/contrib/node/oas-validate.js" "$OPENAPI_DIR" "$_ref" "$_f" ||
 			fail "$_f does not validate against $_ref: $(cat "$_f")"

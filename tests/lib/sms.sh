@@ -35,7 +35,7 @@ start_smsc() {
 # the sms section toward the simulator; extra YAML lines of the sms section in $1
 SMS_YAML() {
 	printf 'north:\n  m5s: { api_root: https://127.0.0.1:%s, tls: { ca: pki/ca.pem, cert: pki/gw.pem, key: pki/gw.key } }\n' "$SIM_PORT"
-	printf '  listen: { port: %s, tls: { cert: pki/gw.pem, key: pki/gw.key } }\n' "$LPORT"
+	printf '  listen: { port: %s, tls: { cert: pki/gw.pem, key: pki/gw.key, client_ca: pki/ca.pem } }\n' "$LPORT"
 	printf 'sms:\n  insecure: true\n  smsc:\n    - { name: smsc1, host: 127.0.0.1, port: %s, system_id: gw, password: secret, window: 10, reconnect_min: 100ms, reconnect_max: 500ms }\n' "$SMSC_PORT"
 	printf '  source_addr: "12345"\n  routes:\n    - { number: "12345", dest: { addrType: AS, addr: as-1 } }\n'
 	[ -z "${1:-}" ] || printf '%s\n' "$1"
@@ -100,7 +100,7 @@ l3g() {
 	shift 2
 	[ $# -gt 0 ] && shift
 	"$SIM" push --url "https://127.0.0.1:$LPORT/msgg-l3gdelivery/v1/deliver-message" \
-		--cacert pki/ca.pem --l3g --from "$_from" --to UE:ue-sms-1 --msg-id "$_id" \
+		--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --l3g --from "$_from" --to UE:ue-sms-1 --msg-id "$_id" \
 		--payload "$_p" "$@" >"push-$_id.txt" 2>&1 || fail "push $_id: $(cat "push-$_id.txt")"
 }
 # hex TEXT ENCODING: the octets of TEXT in a Python codec ("utf-16-be", "latin-1", ...)

@@ -6,39 +6,11 @@
 #include <mgw/adapter_mqtt.h>
 #include <mgw/cfg.h>
 #include <mgw/err.h>
+#include <mgw/tls_policy.h>
 
 #include "mqtt_topic.h"
 
 #define OFF(type, member) offsetof(struct type, member)
-
-static int tls_check(void *obj, const char *path, struct mgw_cfg_err *err)
-{
-	struct mgw_mqtt_tls *t = obj;
-
-	if (!t->ca) {
-		mgw_cfg_errf(err, obj, path, "ca is required (the broker's certificate is verified)");
-		return -1;
-	}
-	if (!t->cert != !t->key) {
-		mgw_cfg_errf(err, obj, path, "cert and key go together");
-		return -1;
-	}
-	return 0;
-}
-
-static const struct mgw_cfg_item tls_items[] = {
-	{ "ca", MGW_CFG_PATH, OFF(mgw_mqtt_tls, ca), MGW_CFG_F_READABLE, 0, 0, NULL,
-	  "CA of the broker's certificate (its name or IP must match broker.host)" },
-	{ "cert", MGW_CFG_PATH, OFF(mgw_mqtt_tls, cert), MGW_CFG_F_READABLE, 0, 0, NULL,
-	  "the gateway's client certificate (PEM): its account at the broker" },
-	{ "key", MGW_CFG_PATH, OFF(mgw_mqtt_tls, key), MGW_CFG_F_READABLE, 0, 0, NULL,
-	  "its private key (PEM)" },
-	{ NULL },
-};
-
-static const struct mgw_cfg_schema tls_schema = {
-	"tls", tls_items, sizeof(struct mgw_mqtt_tls), tls_check,
-};
 
 static const struct mgw_cfg_item broker_items[] = {
 	{ "host", MGW_CFG_STR, OFF(mgw_mqtt_broker, host), MGW_CFG_F_REQUIRED, 0, 253, NULL,
@@ -47,7 +19,7 @@ static const struct mgw_cfg_item broker_items[] = {
 	  "broker TCP port (MQTT over TLS: 8883)" },
 	{ "tls", MGW_CFG_SECTION, OFF(mgw_mqtt_broker, tls), 0, 0, 0, NULL,
 	  "TLS 1.2/1.3 to the broker; absent: plain TCP, only with mqtt.insecure: true",
-	  &tls_schema },
+	  &mgw_tls_client_schema },
 	{ NULL },
 };
 

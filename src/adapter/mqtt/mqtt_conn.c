@@ -39,6 +39,7 @@
 #include <mgw/core.h>
 #include <mgw/err.h>
 #include <mgw/log.h>
+#include <mgw/tls_policy.h>
 
 #include "mqtt_int.h"
 
@@ -57,13 +58,29 @@ static void conn_io(struct mq_conn *c, short what);
 
 /* ---- libmosquitto's callbacks: they only record; the loop acts after the call returns ---- */
 
+/* libmosquitto reports a TLS failure's cause only in its log ("OpenSSL Error[0]: ..."):
+ * the first such line of a connection is kept for the one line that logs the failure */
+static bool tls_cause(struct mq_conn *c, int level, const char *str)
+{
+	const char *p;
+
+	if (!(level & MOSQ_LOG_ERR) || strncmp(str, "OpenSSL Error", 13) != 0)
+		return false;
+	if (!c->tls_err[0]) {
+		p = strstr(str, ": ");
+		snprintf(c->tls_err, sizeof(c->tls_err), "%s", p ? p + 2 : str);
+	}
+	return true;
+}
+
 static void on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 {
 	enum mgw_log_level l;
 
 	(void)mosq;
-	(void)obj;
-	if (level & MOSQ_LOG_ERR)
+	if (obj && tls_cause(obj, level, str))
+		l = MGW_LOGL_DEBUG;
+	else if (level & MOSQ_LOG_ERR)
 		l = MGW_LOGL_ERROR;
 	else if (level & MOSQ_LOG_WARNING)
 		l = MGW_LOGL_NOTICE;
@@ -102,6 +119,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
 	}
 	c->connack = true;
 	ad->n.connects++;
+	ad->last_fail[0] = '\0';
 	LOG_MQ(ad, MGW_LOGL_NOTICE, "connected as '%s' (MQTT %s%s, session %s)",
 	       ad->cfg->client_id, ad->v311 ? "3.1.1" : "5",
 	       ad->cfg->broker->tls ? ", TLS" : ", NO TLS",
@@ -235,6 +253,19 @@ static void conn_drop(struct mq_conn *c, bool nack)
 	mq_conn_schedule(ad, delay);
 }
 
+/* once libmosquitto made the connection's SSL (its ClientHello may be out): what the TLS
+ * policy can still set on it (no renegotiation), and the lab key log on its context, before
+ * the first handshake secrets exist (the ServerHello is read by our next loop_read) */
+static void ssl_attach(struct mq_conn *c)
+{
+	SSL *ssl = mosquitto_ssl_get(c->mosq);
+
+	if (!ssl)
+		return;
+	mgw_tls_policy_apply_ssl(ssl);
+	mgw_keylog_attach(SSL_get_SSL_CTX(ssl)); /* lab.keylog only */
+}
+
 static void conn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -277,13 +308,33 @@ static void rearm(struct mq_conn *c)
 		event_del(c->write_ev);
 }
 
+/* one line per failed connection attempt, with its cause (a TLS failure: OpenSSL's reason);
+ * the same failure again on the next attempts is logged at info, not notice */
+static void log_fail(struct mq_conn *c, const char *what, int rc)
+{
+	struct mq_ad *ad = c->ad;
+	char line[sizeof(ad->last_fail)];
+
+	if (rc == MOSQ_ERR_TLS && c->tls_err[0])
+		snprintf(line, sizeof(line), "%s: TLS: %s", what, c->tls_err);
+	else
+		snprintf(line, sizeof(line), "%s: %s", what,
+			 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	if (strcmp(line, ad->last_fail) != 0) {
+		LOG_MQ(ad, MGW_LOGL_NOTICE, "%s", line);
+		snprintf(ad->last_fail, sizeof(ad->last_fail), "%s", line);
+	} else {
+		LOG_MQ(ad, MGW_LOGL_INFO, "%s (again)", line);
+	}
+}
+
 /* after a libmosquitto call: false when the connection is gone (and c freed) */
 static bool conn_alive(struct mq_conn *c, int rc)
 {
 	if (rc == MOSQ_ERR_SUCCESS && !c->lost && !c->refused)
 		return true;
 	if (!c->lost && !c->refused && !c->ad->stopping)
-		LOG_MQ(c->ad, MGW_LOGL_NOTICE, "connection failed: %s", mosquitto_strerror(rc));
+		log_fail(c, c->connack ? "connection failed" : "cannot connect", rc);
 	conn_drop(c, false);
 	return false;
 }
@@ -337,6 +388,7 @@ static void conn_io(struct mq_conn *c, short what)
 			conn_drop(c, false);
 			return;
 		}
+		ssl_attach(c); /* a connect that was in progress has its SSL only now */
 	}
 	/* first what waited: the acknowledgements of a round that is durable now */
 	if (handshake_done(c) && mosquitto_want_write(c->mosq)) {
@@ -427,27 +479,18 @@ static struct mosquitto *handle_new(struct mq_conn *c)
  * certificate fails verification. The lab key log is attached once the context exists. */
 static int handle_tls(struct mq_conn *c)
 {
-	const struct mgw_mqtt_tls *t = c->ad->cfg->broker->tls;
+	const struct mgw_tls_client *t = c->ad->cfg->broker->tls;
 	int rc;
 
 	rc = mosquitto_tls_set(c->mosq, t->ca, NULL, t->cert, t->key, NULL);
 	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_tls_opts_set(c->mosq, SSL_VERIFY_PEER, "tlsv1.2", NULL);
+		rc = mosquitto_tls_opts_set(c->mosq, SSL_VERIFY_PEER, "tlsv1.2",
+					    MGW_TLS_POLICY_CIPHERS12);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		LOG_MQ(c->ad, MGW_LOGL_ERROR, "TLS setup: %s", mosquitto_strerror(rc));
 		return MGW_E_TLS;
 	}
 	return MGW_OK;
-}
-
-/* lab.keylog: the context libmosquitto made, before the first handshake secrets exist (its
- * ClientHello is out, the ServerHello is read by our next loop_read) */
-static void keylog_attach(struct mq_conn *c)
-{
-	SSL *ssl;
-
-	if (mgw_keylog_on() && (ssl = mosquitto_ssl_get(c->mosq)))
-		mgw_keylog_attach(SSL_get_SSL_CTX(ssl));
 }
 
 /* MQTT 5 CONNECT properties (Session Expiry Interval) without a blocking connect:
@@ -502,13 +545,12 @@ static void conn_start(struct mq_ad *ad)
 	rc = mosquitto_connect_bind_async(c->mosq, cfg->broker->host, (int)cfg->broker->port,
 					  keepalive, NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		LOG_MQ(ad, MGW_LOGL_NOTICE, "cannot connect: %s",
-		       rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		log_fail(c, "cannot connect", rc);
 		goto fail;
 	}
 	if ((c->fd = mosquitto_socket(c->mosq)) < 0)
 		goto fail;
-	keylog_attach(c);
+	ssl_attach(c);
 	c->tcp_connecting = true;
 	if (!(c->read_ev = event_new(ad->base, c->fd, EV_READ | EV_PERSIST, conn_cb, c)) ||
 	    !(c->write_ev = event_new(ad->base, c->fd, EV_WRITE, conn_cb, c)) ||

@@ -76,6 +76,7 @@ struct mq_conn {
 	size_t pending;      /* QoS 1 messages read, not yet durable: their PUBACKs are held */
 	size_t batch;        /* messages of the current round */
 	struct mq_ticket_list tickets;
+	char tls_err[160];   /* libmosquitto's first OpenSSL error line: a TLS failure's cause */
 };
 
 struct mq_ad {
@@ -93,6 +94,7 @@ struct mq_ad {
 	bool subscribe_refused;
 	bool v311; /* MQTT 3.1.1: configured, or the broker refused MQTT 5 (fallback) */
 	char peer[64]; /* "broker:HOST:PORT", the transport peer in audit records */
+	char last_fail[224]; /* the connect failure last logged at notice: a repeat goes at info */
 	struct mq_deliv_list delivs;
 	size_t n_inflight;
 	struct mq_counters n, n_logged;

@@ -61,6 +61,7 @@ struct smpp_conn {
 	int64_t backoff_ms;
 	int64_t last_rx_ms;
 	bool stopping;
+	const char *drop_why; /* static text: why the link goes once its output is written */
 };
 
 #define LOG_C(c, lvl, fmt, ...) LOGP(DSMPP, lvl, "smpp(%s): " fmt, (c)->cfg.name, ##__VA_ARGS__)
@@ -295,6 +296,32 @@ static void on_pdu(struct smpp_conn *c, const uint8_t *buf, size_t len)
 	}
 }
 
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* the output (a last generic_nack) has reached the socket: now the link may go */
+static void sent_cb(struct bufferevent *bev, void *arg)
+{
+	struct smpp_conn *c = arg;
+
+	(void)bev;
+	drop(c, c->drop_why);
+}
+
+/* drop the link once what is queued is written: bufferevent_flush() does nothing on a
+ * socket bufferevent and bufferevent_free() discards unsent output, so a generic_nack
+ * followed by drop() never left. Reading stops now (the stream is not aligned any more);
+ * the write timeout bounds the wait for a peer that does not read. */
+static void drop_when_sent(struct smpp_conn *c, const char *why)
+{
+	struct timeval tv = { 5, 0 };
+
+	c->drop_why = why;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(c->bev, NULL, sent_cb, event_cb, c);
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct smpp_conn *c = arg;
@@ -316,9 +343,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
 				memcpy(&seq, h + 12, 4);
 				seq = ntohl(seq);
 			}
+			LOG_C(c, MGW_LOGL_NOTICE, "command_length %u (allowed %d..%d): generic_nack",
+			      n, SMPP_HDR, SMPP_PDU_MAX);
 			send_simple(c, GENERIC_NACK, ESME_RINVCMDLEN, seq);
-			bufferevent_flush(c->bev, EV_WRITE, BEV_FLUSH);
-			drop(c, "a PDU with an impossible command_length");
+			drop_when_sent(c, "a PDU with an impossible command_length");
 			break;
 		}
 		if (evbuffer_get_length(in) < n)

@@ -29,6 +29,7 @@
 #include <mgw/log.h>
 #include <mgw/msg.h>
 #include <mgw/security.h>
+#include <mgw/tls_policy.h>
 
 #include "sms_dlr.h"
 #include "sms_int.h"
@@ -960,9 +961,8 @@ static SSL_CTX *tls_ctx(const struct mgw_sms_smsc *s)
 
 	if (!ctx)
 		return NULL;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	/* AEAD suites only in TLS 1.2, like every other TLS interface of the gateway */
-	if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL") != 1 ||
+	/* the one TLS policy of the gateway (mgw/tls_policy.h) */
+	if (mgw_tls_policy_apply(ctx) != MGW_OK ||
 	    SSL_CTX_load_verify_locations(ctx, s->tls->ca, NULL) != 1 ||
 	    (s->tls->cert && (SSL_CTX_use_certificate_chain_file(ctx, s->tls->cert) != 1 ||
 			      SSL_CTX_use_PrivateKey_file(ctx, s->tls->key, SSL_FILETYPE_PEM) != 1 ||

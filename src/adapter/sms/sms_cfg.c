@@ -7,37 +7,9 @@
 #include <mgw/addr.h>
 #include <mgw/cfg.h>
 #include <mgw/err.h>
+#include <mgw/tls_policy.h>
 
 #define OFF(type, member) offsetof(struct type, member)
-
-static int tls_check(void *obj, const char *path, struct mgw_cfg_err *err)
-{
-	struct mgw_sms_tls *t = obj;
-
-	if (!t->ca) {
-		mgw_cfg_errf(err, obj, path, "ca is required (the SMSC's certificate is verified)");
-		return -1;
-	}
-	if (!t->cert != !t->key) {
-		mgw_cfg_errf(err, obj, path, "cert and key go together");
-		return -1;
-	}
-	return 0;
-}
-
-static const struct mgw_cfg_item tls_items[] = {
-	{ "ca", MGW_CFG_PATH, OFF(mgw_sms_tls, ca), MGW_CFG_F_READABLE, 0, 0, NULL,
-	  "CA of the SMSC's certificate (its name or IP must match host)" },
-	{ "cert", MGW_CFG_PATH, OFF(mgw_sms_tls, cert), MGW_CFG_F_READABLE, 0, 0, NULL,
-	  "the gateway's client certificate (PEM), if the SMSC asks for one" },
-	{ "key", MGW_CFG_PATH, OFF(mgw_sms_tls, key), MGW_CFG_F_READABLE, 0, 0, NULL,
-	  "its private key (PEM)" },
-	{ NULL },
-};
-
-static const struct mgw_cfg_schema tls_schema = {
-	"tls", tls_items, sizeof(struct mgw_sms_tls), tls_check,
-};
 
 static int smsc_check(void *obj, const char *path, struct mgw_cfg_err *err)
 {
@@ -77,7 +49,7 @@ static const struct mgw_cfg_item smsc_items[] = {
 	  3600000, "60s", "longest reconnect delay" },
 	{ "tls", MGW_CFG_SECTION, OFF(mgw_sms_smsc, tls), 0, 0, 0, NULL,
 	  "SMPP over TLS (1.2 or 1.3); absent: plain TCP, only with sms.insecure: true",
-	  &tls_schema },
+	  &mgw_tls_client_schema },
 	{ NULL },
 };
 

@@ -116,17 +116,19 @@ static int unpack(struct sms_ad *ad, void *ctx, const deliver_sm_t *pdu, struct 
 	if (a == A_GSM7 && ad->cfg->gsm7_packed) {
 		if ((rc = sms_gsm7_ud_unpack(ctx, ud, len, SMS_UDL_UNKNOWN, udhi, udh, &m->raw,
 					     &m->raw_len)) != MGW_OK) {
-			*why = "bad packed GSM 7-bit user data";
+			struct sms_udh h;
+
+			/* the UDH's own cause when it is the UDH that is bad */
+			if (!udhi || sms_udh_parse(ud, len, &h, why) == MGW_OK)
+				*why = "bad packed GSM 7-bit user data";
 			return rc;
 		}
 		m->enc = 'g';
 		return MGW_OK;
 	}
 	if (udhi) {
-		if ((rc = sms_udh_parse(ud, len, udh)) != MGW_OK) {
-			*why = "bad user data header";
+		if ((rc = sms_udh_parse(ud, len, udh, why)) != MGW_OK)
 			return rc;
-		}
 		off = udh->len;
 	}
 	ud += off;

@@ -454,52 +454,78 @@ out:
 	return rc;
 }
 
-int sms_udh_parse(const uint8_t *ud, size_t len, struct sms_udh *out)
+/* MGW_E_MALFORMED with its cause in *why (why may be NULL) */
+static int udh_bad(const char **why, const char *cause)
+{
+	if (why)
+		*why = cause;
+	return MGW_E_MALFORMED;
+}
+
+/* a concatenation IE names a part that can exist: 1 <= seq <= total (total 0 would be a
+ * part that never completes) */
+static int concat_check(uint8_t total, uint8_t seq, const char **why)
+{
+	if (total == 0)
+		return udh_bad(why, "concatenation IE with total 0");
+	if (seq == 0)
+		return udh_bad(why, "concatenation IE with seq 0");
+	if (seq > total)
+		return udh_bad(why, "concatenation IE with seq above total");
+	return MGW_OK;
+}
+
+int sms_udh_parse(const uint8_t *ud, size_t len, struct sms_udh *out, const char **why)
 {
 	struct sms_udh h;
 	size_t udhl, i, l;
 	const uint8_t *v;
+	int rc;
 
 	if (!out || (!ud && len))
 		return MGW_E_INVAL;
 	memset(&h, 0, sizeof(h));
 	if (len < 1)
-		return MGW_E_MALFORMED;
+		return udh_bad(why, "no UDH length octet");
 	udhl = ud[0];
 	if (udhl + 1 > len)
-		return MGW_E_MALFORMED;
+		return udh_bad(why, "UDH longer than the user data");
 	h.len = udhl + 1;
 	for (i = 1; i < h.len; i += 2 + l) {
 		if (i + 2 > h.len)
-			return MGW_E_MALFORMED; /* IEI without its length */
+			return udh_bad(why, "UDH IEI without its length");
 		l = ud[i + 1];
 		if (i + 2 + l > h.len)
-			return MGW_E_MALFORMED; /* IE beyond the UDH */
+			return udh_bad(why, "UDH IE beyond the UDH");
 		v = ud + i + 2;
 		switch (ud[i]) {
 		case 0x00: /* concatenation, 8-bit reference */
 			if (l != 3)
-				return MGW_E_MALFORMED;
-			h.concat = v[2] != 0 && v[2] <= v[1];
+				return udh_bad(why, "concatenation IE (8-bit) of a wrong length");
+			if ((rc = concat_check(v[1], v[2], why)) != MGW_OK)
+				return rc;
+			h.concat = true;
 			h.concat16 = false;
 			h.ref = v[0], h.total = v[1], h.seq = v[2];
 			break;
 		case 0x08: /* concatenation, 16-bit reference */
 			if (l != 4)
-				return MGW_E_MALFORMED;
-			h.concat = v[3] != 0 && v[3] <= v[2];
+				return udh_bad(why, "concatenation IE (16-bit) of a wrong length");
+			if ((rc = concat_check(v[2], v[3], why)) != MGW_OK)
+				return rc;
+			h.concat = true;
 			h.concat16 = true;
 			h.ref = (uint16_t)(v[0] << 8 | v[1]), h.total = v[2], h.seq = v[3];
 			break;
 		case 0x04: /* application ports, 8-bit */
 			if (l != 2)
-				return MGW_E_MALFORMED;
+				return udh_bad(why, "port IE (8-bit) of a wrong length");
 			h.ports = true, h.ports16 = false;
 			h.dst_port = v[0], h.src_port = v[1];
 			break;
 		case 0x05: /* application ports, 16-bit */
 			if (l != 4)
-				return MGW_E_MALFORMED;
+				return udh_bad(why, "port IE (16-bit) of a wrong length");
 			h.ports = true, h.ports16 = true;
 			h.dst_port = (uint16_t)(v[0] << 8 | v[1]);
 			h.src_port = (uint16_t)(v[2] << 8 | v[3]);
@@ -508,8 +534,6 @@ int sms_udh_parse(const uint8_t *ud, size_t len, struct sms_udh *out)
 			break;
 		}
 	}
-	if (!h.concat)
-		h.ref = 0, h.total = 0, h.seq = 0, h.concat16 = false;
 	*out = h;
 	return MGW_OK;
 }
@@ -529,7 +553,7 @@ int sms_gsm7_ud_unpack(void *ctx, const uint8_t *ud, size_t len, size_t septets,
 		return MGW_E_TOO_BIG;
 	memset(&h, 0, sizeof(h));
 	if (udhi) {
-		if ((rc = sms_udh_parse(ud, len, &h)) != MGW_OK)
+		if ((rc = sms_udh_parse(ud, len, &h, NULL)) != MGW_OK)
 			return rc;
 		/* the text starts at the first septet boundary after the UDH (fill bits) */
 		skip = (h.len * 8 + 6) / 7;

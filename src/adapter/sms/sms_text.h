@@ -88,10 +88,12 @@ int sms_gsm7_ud_unpack(void *ctx, const uint8_t *ud, size_t len, size_t septets,
  * text in an octet of its own (no fill bits). Returns the length, 0 if it exceeds cap. */
 size_t sms_part_unpacked(const struct sms_part *p, uint8_t *out, size_t cap);
 
-/* Parse the UDH at the start of a TP-UD (ud[0] = UDHL). Unknown IEIs are skipped; a
- * concatenation IE with seq 0 or seq > total is ignored (23.040 9.2.3.24.1); a known IEI
- * of the wrong length, an IE beyond the UDH or a UDH beyond len is MGW_E_MALFORMED. */
-int sms_udh_parse(const uint8_t *ud, size_t len, struct sms_udh *out);
+/* Parse the UDH at the start of a TP-UD (ud[0] = UDHL). Unknown IEIs are skipped. A
+ * concatenation IE with total 0, seq 0 or seq > total, a known IEI of the wrong length, an
+ * IE beyond the UDH or a UDH beyond len is MGW_E_MALFORMED, its cause in *why (why may be
+ * NULL). 23.040 9.2.3.24.1 lets a receiver ignore such a concatenation IE, but then a
+ * fragment would travel as a whole message: the gateway refuses it instead. */
+int sms_udh_parse(const uint8_t *ud, size_t len, struct sms_udh *out, const char **why);
 
 /* Decode a packed GSM 7-bit TP-UD (MO short_message, data_coding 0) to UTF-8. With udhi,
  * the UDH is parsed into *udh (may be NULL) and skipped with its fill bits. septets is

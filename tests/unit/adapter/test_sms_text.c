@@ -443,7 +443,7 @@ START_TEST(udh_all_ieis)
 	size_t n;
 
 	n = unhex("050003aa0302", b, sizeof(b));
-	ck_assert_int_eq(sms_udh_parse(b, n, &h), MGW_OK);
+	ck_assert_int_eq(sms_udh_parse(b, n, &h, NULL), MGW_OK);
 	ck_assert(h.concat && !h.concat16 && !h.ports);
 	ck_assert_uint_eq(h.len, 6);
 	ck_assert_uint_eq(h.ref, 0xaa);
@@ -452,7 +452,7 @@ START_TEST(udh_all_ieis)
 
 	/* 16-bit ref, an unknown IEI (0x24, skipped), 8-bit ports, then text */
 	n = unhex("0d0804beef0504240101040240f14142", b, sizeof(b));
-	ck_assert_int_eq(sms_udh_parse(b, n, &h), MGW_OK);
+	ck_assert_int_eq(sms_udh_parse(b, n, &h, NULL), MGW_OK);
 	ck_assert_uint_eq(h.len, 14);
 	ck_assert(h.concat && h.concat16);
 	ck_assert_uint_eq(h.ref, 0xbeef);
@@ -463,21 +463,18 @@ START_TEST(udh_all_ieis)
 	ck_assert_uint_eq(h.src_port, 0xf1);
 
 	n = unhex("0605043e803e94", b, sizeof(b));
-	ck_assert_int_eq(sms_udh_parse(b, n, &h), MGW_OK);
+	ck_assert_int_eq(sms_udh_parse(b, n, &h, NULL), MGW_OK);
 	ck_assert(h.ports && h.ports16 && !h.concat);
 	ck_assert_uint_eq(h.dst_port, 16000);
 	ck_assert_uint_eq(h.src_port, 16020);
 
-	/* an empty UDH; seq 0 and seq > total make the concatenation IE ignored */
-	ck_assert_int_eq(sms_udh_parse((const uint8_t *)"\0", 1, &h), MGW_OK);
+	/* an empty UDH; a one-part concatenation (1 of 1) */
+	ck_assert_int_eq(sms_udh_parse((const uint8_t *)"\0", 1, &h, NULL), MGW_OK);
 	ck_assert_uint_eq(h.len, 1);
-	n = unhex("050003010200", b, sizeof(b));
-	ck_assert_int_eq(sms_udh_parse(b, n, &h), MGW_OK);
 	ck_assert(!h.concat);
-	n = unhex("050003010203", b, sizeof(b));
-	ck_assert_int_eq(sms_udh_parse(b, n, &h), MGW_OK);
-	ck_assert(!h.concat);
-	ck_assert_uint_eq(h.total, 0);
+	n = unhex("050003070101", b, sizeof(b));
+	ck_assert_int_eq(sms_udh_parse(b, n, &h, NULL), MGW_OK);
+	ck_assert(h.concat && h.total == 1 && h.seq == 1);
 }
 END_TEST
 
@@ -495,17 +492,39 @@ START_TEST(udh_malformed)
 		"050503010203",   /* 16-bit ports of length 3 */
 		"0324050102",     /* unknown IE running past the UDH */
 	};
+	/* concatenation IEs naming a part that cannot exist, with the cause given */
+	static const struct {
+		const char *hex, *why;
+	} concat[] = {
+		{ "050003010001", "concatenation IE with total 0" },
+		{ "050003010000", "concatenation IE with total 0" },
+		{ "050003010200", "concatenation IE with seq 0" },
+		{ "050003010203", "concatenation IE with seq above total" },
+		{ "0608040102ff00", "concatenation IE with seq 0" },
+		{ "060804010200ff", "concatenation IE with total 0" },
+		{ "06080401020305", "concatenation IE with seq above total" },
+		/* a valid IE first does not save a bad one after it */
+		{ "0b0003010201080401020001", "concatenation IE with total 0" },
+	};
+	const char *why;
 	struct sms_udh h = { .len = 99 };
 	uint8_t b[64];
 	size_t i, n;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		n = unhex(bad[i], b, sizeof(b));
-		ck_assert_msg(sms_udh_parse(b, n, &h) == MGW_E_MALFORMED, "case %zu", i);
+		ck_assert_msg(sms_udh_parse(b, n, &h, NULL) == MGW_E_MALFORMED, "case %zu", i);
+	}
+	for (i = 0; i < sizeof(concat) / sizeof(concat[0]); i++) {
+		n = unhex(concat[i].hex, b, sizeof(b));
+		why = NULL;
+		ck_assert_msg(sms_udh_parse(b, n, &h, &why) == MGW_E_MALFORMED, "concat %zu", i);
+		ck_assert_msg(why && !strcmp(why, concat[i].why), "concat %zu: %s", i,
+			      why ? why : "(none)");
 	}
 	ck_assert_uint_eq(h.len, 99); /* untouched on error */
-	ck_assert_int_eq(sms_udh_parse(NULL, 0, &h), MGW_E_MALFORMED);
-	ck_assert_int_eq(sms_udh_parse(b, 1, NULL), MGW_E_INVAL);
+	ck_assert_int_eq(sms_udh_parse(NULL, 0, &h, NULL), MGW_E_MALFORMED);
+	ck_assert_int_eq(sms_udh_parse(b, 1, NULL, NULL), MGW_E_INVAL);
 }
 END_TEST
 

@@ -526,6 +526,104 @@ START_TEST(test_files)
 }
 END_TEST
 
+/* A file that holds a secret is refused while others may read it (or the group change it),
+ * naming file, mode, the first secret and the chmod; without secrets its mode is free. */
+START_TEST(test_secret_modes)
+{
+	struct t_root r;
+	struct mgw_cfg_list l;
+	char p[512], want[1400];
+
+	snprintf(p, sizeof(p), "%s/gw.yaml", tmpdir);
+	write_file("gw.yaml", "timeout: 7s\ntoken: abc\n");
+	ck_assert_int_eq(chmod(p, 0644), 0);
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(mgw_cfg_load(ctx, p, &root_schema, &r, &err), -1);
+	snprintf(want, sizeof(want),
+		 "%s: mode 0644 lets others read its secrets (token): refused (chmod 640 %s)", p, p);
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(chmod(p, 0620), 0);
+	ck_assert_int_eq(mgw_cfg_load(ctx, p, &root_schema, &r, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "mode 0620 lets the group change its secrets"));
+	ck_assert_int_eq(chmod(p, 0640), 0);
+	ck_assert_int_eq(mgw_cfg_load(ctx, p, &root_schema, &r, &err), 0);
+	ck_assert_str_eq(r.token, "abc");
+	/* no secret written (the default is none): any mode */
+	write_file("gw.yaml", "timeout: 7s\n");
+	ck_assert_int_eq(chmod(p, 0666), 0);
+	ck_assert_int_eq(mgw_cfg_load(ctx, p, &root_schema, &r, &err), 0);
+	/* a list (the registry): the first secret's path names the element */
+	snprintf(p, sizeof(p), "%s/devices.yaml", tmpdir);
+	write_file("devices.yaml", "- name: a\n- { name: b, password: pw }\n");
+	ck_assert_int_eq(chmod(p, 0604), 0);
+	ck_assert_int_eq(mgw_cfg_load_list(ctx, p, &smsc_schema, &l, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "mode 0604 lets others read its secrets ([1].password)"));
+	ck_assert_int_eq(chmod(p, 0600), 0);
+	ck_assert_int_eq(mgw_cfg_load_list(ctx, p, &smsc_schema, &l, &err), 0);
+	talloc_free(l.v);
+	/* text in memory has no mode */
+	ck_assert_int_eq(load("token: abc\n", &r), 0);
+	/* the helper alone: a private key (077) and a trust anchor (022) */
+	ck_assert_int_eq(mgw_cfg_file_mode("k.pem", 0100600, 077, "it", &err), 0);
+	ck_assert_int_eq(mgw_cfg_file_mode("k.pem", 0100640, 077, "its private key", &err), -1);
+	ck_assert_str_eq(err.msg,
+			 "k.pem: mode 0640 lets the group read its private key: refused (chmod 600 k.pem)");
+	ck_assert_int_eq(mgw_cfg_file_mode("ca.pem", 0100666, 022, "it", &err), -1);
+	ck_assert_str_eq(err.msg, "ca.pem: mode 0666 lets the group and others change it: refused "
+				  "(chmod 644 ca.pem)");
+	ck_assert_int_eq(mgw_cfg_file_mode("ca.pem", 0100666, 022, "it", NULL), -1);
+}
+END_TEST
+
+/* MGW_CFG_F_SHORT: "audit: FILE" is "audit: { path: FILE }" */
+struct t_short {
+	struct t_audit {
+		char *path;
+		bool required;
+	} *audit;
+};
+static const struct mgw_cfg_item audit_items[] = {
+	{ .key = "path", .type = MGW_CFG_STR, .offset = offsetof(struct t_audit, path),
+	  .flags = MGW_CFG_F_REQUIRED, .doc = "file" },
+	{ .key = "required", .type = MGW_CFG_BOOL, .offset = offsetof(struct t_audit, required),
+	  .def = "false", .doc = "refuse input when it cannot be written" },
+	{ 0 },
+};
+static const struct mgw_cfg_schema audit_schema = { "audit", audit_items,
+						    sizeof(struct t_audit), NULL };
+static const struct mgw_cfg_item short_items[] = {
+	{ .key = "audit", .type = MGW_CFG_SECTION, .offset = offsetof(struct t_short, audit),
+	  .flags = MGW_CFG_F_SHORT | MGW_CFG_F_REQUIRED, .sub = &audit_schema, .doc = "audit" },
+	{ 0 },
+};
+static const struct mgw_cfg_schema short_schema = { "short", short_items,
+						    sizeof(struct t_short), NULL };
+
+static int load_short(const char *yaml, struct t_short *r)
+{
+	memset(r, 0, sizeof(*r));
+	return mgw_cfg_load_buf(ctx, "s.yaml", yaml, strlen(yaml), &short_schema, r, &err);
+}
+
+START_TEST(test_short_form)
+{
+	struct t_short r;
+
+	ck_assert_int_eq(load_short("audit: a.jsonl\n", &r), 0);
+	ck_assert_str_eq(r.audit->path, "a.jsonl");
+	ck_assert(!r.audit->required);
+	ck_assert_int_eq(load_short("audit: { path: b.jsonl, required: true }\n", &r), 0);
+	ck_assert_str_eq(r.audit->path, "b.jsonl");
+	ck_assert(r.audit->required);
+	ck_assert_int_eq(load_short("audit: [ a ]\n", &r), -1);
+	ck_assert_str_eq(err.msg, "s.yaml:1:8: audit: expected a scalar or a mapping, got a sequence");
+	ck_assert_int_eq(load_short("audit: { required: true }\n", &r), -1);
+	ck_assert_str_eq(err.msg, "s.yaml:1:8: audit.path: missing required key");
+	ck_assert_int_eq(load_short("audit: { path: a, bogus: 1 }\n", &r), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "audit.bogus: unknown key"));
+}
+END_TEST
+
 START_TEST(test_list)
 {
 	struct mgw_cfg_list l = { 0, NULL };
@@ -677,6 +775,8 @@ static Suite *cfg_suite(void)
 	tcase_add_test(tc, test_paths);
 	tcase_add_test(tc, test_files);
 	tcase_add_test(tc, test_list);
+	tcase_add_test(tc, test_secret_modes);
+	tcase_add_test(tc, test_short_form);
 	tcase_add_test(tc, test_bad_default);
 	tcase_add_test(tc, test_dump);
 	tcase_add_test(tc, test_errf_outside_load);

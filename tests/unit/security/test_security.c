@@ -354,6 +354,19 @@ START_TEST(registry_file)
 	ck_assert_ptr_nonnull(f);
 	fputs(good_yaml, f);
 	fclose(f);
+	/* it holds PSKs: readable by others, it is refused, naming the file and its mode */
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(mgw_registry_load(ctx, path, &r, &err), MGW_E_CONFIG);
+	ck_assert_msg(strstr(err.msg, "devices.yaml: mode 0644 lets others read its secrets") &&
+			      strstr(err.msg, "chmod 640"),
+		      "%s", err.msg);
+	ck_assert_int_eq(chmod(path, 0660), 0);
+	ck_assert_int_eq(mgw_registry_load(ctx, path, &r, &err), MGW_E_CONFIG);
+	ck_assert_msg(strstr(err.msg, "mode 0660 lets the group change"), "%s", err.msg);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(mgw_registry_load(ctx, path, &r, &err), MGW_OK);
+	mgw_registry_free(r);
+	ck_assert_int_eq(chmod(path, 0600), 0);
 	ck_assert_int_eq(mgw_registry_load(ctx, path, &r, &err), MGW_OK);
 	ck_assert_uint_eq(mgw_registry_count(r), 5);
 	mgw_registry_free(r);
@@ -1008,9 +1021,19 @@ START_TEST(audit_write_failure)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/audit.jsonl", dir);
 	if (access(full, W_OK) == 0) {
+		struct mgw_audit_stats st;
+
 		ck_assert_int_eq(mgw_audit_open(ctx, full, &a, why, sizeof(why)), MGW_OK);
+		ck_assert(!mgw_audit_required(a));
+		mgw_audit_set_required(a, true);
+		ck_assert(mgw_audit_required(a));
 		ck_assert_int_eq(mgw_audit_write(a, &r), MGW_E_IO);
 		ck_assert_int_eq(mgw_audit_write(a, &r), MGW_E_IO);
+		mgw_audit_stats(a, &st);
+		ck_assert_uint_eq(st.lost, 2);
+		ck_assert_uint_eq(st.episodes, 1);
+		ck_assert_uint_eq(st.written, 0);
+		ck_assert(st.failing);
 		mgw_audit_close(a);
 	}
 	/* reopen failure keeps the old file */
@@ -1021,6 +1044,37 @@ START_TEST(audit_write_failure)
 	ck_assert_int_eq(mgw_audit_write(a, &r), MGW_OK);
 	ck_assert_int_eq(mgw_audit_write(NULL, &r), MGW_E_INVAL);
 	mgw_audit_close(a);
+}
+END_TEST
+
+/* audit.required: an acceptance whose record cannot be written is refused "try again
+ * later"; a refusal stays what it was; without required the verdict is unchanged */
+START_TEST(audit_required_refuses)
+{
+	struct mgw_audit *a = NULL;
+	struct mgw_security *sec;
+	struct mgw_verdict v;
+	char why[128];
+
+	if (access("/dev/full", W_OK) != 0)
+		return;
+	ck_assert_int_eq(mgw_audit_open(ctx, "/dev/full", &a, why, sizeof(why)), MGW_OK);
+	sec = sec_new(NULL, a);
+	ck_assert_int_eq(up(sec, MGW_IN_COAP, MGW_CRED_PSK_ID, "sensor-1", NULL, "AS:as-1", 10, &v,
+			    NULL, 0),
+			 MGW_OK);
+	mgw_audit_set_required(a, true);
+	ck_assert_int_eq(up(sec, MGW_IN_COAP, MGW_CRED_PSK_ID, "sensor-1", NULL, "AS:as-1", 10, &v,
+			    NULL, 0),
+			 MGW_E_FULL);
+	ck_assert_int_eq(v.rc, MGW_E_FULL);
+	ck_assert_str_eq(v.cause, "AUDIT_UNAVAILABLE");
+	ck_assert_int_eq(up(sec, MGW_IN_COAP, MGW_CRED_PSK_ID, "nobody", NULL, "AS:as-1", 10, &v,
+			    NULL, 0),
+			 MGW_E_UNKNOWN_DEVICE);
+	mgw_security_free(sec);
+	mgw_audit_close(a);
+	talloc_free_children(ctx);
 }
 END_TEST
 
@@ -1076,6 +1130,7 @@ static Suite *security_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, audit_file);
 	tcase_add_test(tc, audit_write_failure);
+	tcase_add_test(tc, audit_required_refuses);
 	suite_add_tcase(s, tc);
 	return s;
 }

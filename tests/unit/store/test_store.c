@@ -486,6 +486,11 @@ START_TEST(test_commit_failure)
 	ck_assert_int_eq(mgw_store_get(s, ctx, MGW_Q_NORTH, "UE:a", "m1", &g), MGW_E_NOT_FOUND);
 	ck_assert_int_eq(mgw_store_get(s, ctx, MGW_Q_NORTH, "UE:a", "keep", &g), MGW_OK);
 	ck_assert_uint_eq(count(s, MGW_Q_NORTH, MGW_QS_ACCEPTED), 1);
+	/* an episode: new messages are refused at once, until its timer's attempt succeeds */
+	ck_assert(mgw_store_test_degraded(s));
+	ck_assert_int_eq(enq(s, MGW_Q_NORTH, "UE:a", "m1", NULL, NULL, 0, &a), MGW_E_STORE);
+	ck_assert_int_eq(mgw_store_test_retry(s), MGW_OK);
+	ck_assert(!mgw_store_test_degraded(s));
 	/* the store carries on: the retry succeeds */
 	ck_assert_int_eq(enq(s, MGW_Q_NORTH, "UE:a", "m1", NULL, NULL, 0, &a), MGW_OK);
 	ck_assert_int_eq(mgw_store_flush(s), MGW_OK);
@@ -503,6 +508,104 @@ START_TEST(test_commit_failure)
 		ck_assert_int_eq(mgw_store_kv_get(s, ctx, "txn", "k", 0, &v, &len),
 				 MGW_E_NOT_FOUND);
 	}
+	mgw_store_close(s);
+	talloc_free_children(ctx);
+}
+END_TEST
+
+/* A lost batch does not lose the queue changes of the message path (issue 12 item 1): they
+ * are kept, the store acts on them (no claim of an entry kept INFLIGHT/DONE, nor of one kept
+ * waiting out a back-off), and the episode's attempt writes them; a kept enqueue too. */
+START_TEST(test_kept_changes)
+{
+	struct mgw_store *s = open_ok();
+	struct cbrec a = { 0 }, b = { 0 }, r = { 0 };
+	struct mgw_store_entry **e = NULL;
+	struct mgw_store_entry_in in = { .q = MGW_Q_SOUTH, .origin = "report:UE:x", .msg_id = "r1",
+					 .order_key = "UE:x", .dest_key = "UE:x", .blob = "r1",
+					 .blob_len = 2, .keep = true };
+	size_t n = 0;
+
+	ck_assert_int_eq(enq(s, MGW_Q_NORTH, "UE:a", "m1", "UE:a", NULL, 0, &a), MGW_OK);
+	ck_assert_int_eq(enq(s, MGW_Q_NORTH, "UE:b", "m2", "UE:b", NULL, 0, &b), MGW_OK);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_OK);
+	/* the claim's commit fails: m1 stays ACCEPTED on disk, INFLIGHT in the store */
+	ck_assert_str_eq(claim_ids(s, MGW_Q_NORTH, NULL, fake_now, 1, NULL), "m1");
+	mgw_store_test_fail_next_commit(s);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_E_STORE);
+	ck_assert(mgw_store_test_degraded(s));
+	ck_assert_uint_eq(count(s, MGW_Q_NORTH, MGW_QS_INFLIGHT), 0);
+	/* not claimed again (the old code handed it out at once: the hot loop) */
+	ck_assert_str_eq(claim_ids(s, MGW_Q_NORTH, NULL, fake_now, 10, NULL), "m2");
+	/* the M5S said 200 for m1; m2 must wait 5 s */
+	ck_assert_int_eq(mgw_store_complete(s, a.id), MGW_OK);
+	ck_assert_int_eq(mgw_store_retry(s, b.id, fake_now + 5000), MGW_OK);
+	ck_assert_str_eq(claim_ids(s, MGW_Q_NORTH, NULL, fake_now, 10, NULL), "");
+	/* the back-off passed: due again, with the kept retry counted */
+	ck_assert_int_eq(mgw_store_claim(s, ctx, MGW_Q_NORTH, NULL, fake_now + 6000, 10, &e, &n),
+			 MGW_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(e[0]->msg_id, "m2");
+	ck_assert_uint_eq(e[0]->attempts, 1);
+	ck_assert_int_eq(mgw_store_retry(s, b.id, fake_now + 5000), MGW_OK);
+	/* other writes are refused meanwhile; a kept enqueue is taken (not durable yet) */
+	ck_assert_int_eq(enq(s, MGW_Q_NORTH, "UE:c", "m3", NULL, NULL, 0, &a), MGW_E_STORE);
+	ck_assert_int_eq(mgw_store_enqueue(s, &in, rec_cb, &r), MGW_OK);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_E_STORE);
+	ck_assert_int_eq(r.calls, 1);
+	ck_assert_int_eq(r.rc, MGW_E_STORE);
+	/* a failed attempt keeps everything */
+	mgw_store_test_fail_next_commit(s);
+	ck_assert_int_eq(mgw_store_test_retry(s), MGW_E_STORE);
+	ck_assert(mgw_store_test_degraded(s));
+	ck_assert_uint_eq(count(s, MGW_Q_NORTH, MGW_QS_DONE), 0);
+	/* the next one writes it all, in order */
+	ck_assert_int_eq(mgw_store_test_retry(s), MGW_OK);
+	ck_assert(!mgw_store_test_degraded(s));
+	ck_assert_uint_eq(count(s, MGW_Q_NORTH, MGW_QS_DONE), 1);
+	ck_assert_uint_eq(count(s, MGW_Q_NORTH, MGW_QS_ACCEPTED), 1);
+	ck_assert_uint_eq(count(s, MGW_Q_SOUTH, MGW_QS_ACCEPTED), 1);
+	ck_assert_int_eq(mgw_store_claim(s, ctx, MGW_Q_NORTH, NULL, fake_now + 6000, 10, &e, &n),
+			 MGW_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(e[0]->msg_id, "m2");
+	ck_assert_uint_eq(e[0]->attempts, 2);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_OK);
+	mgw_store_close(s);
+	talloc_free_children(ctx);
+}
+END_TEST
+
+/* kv writes made with _kept survive a lost batch (seen meanwhile, written by the episode);
+ * plain ones are lost with it, as a replay window must be */
+START_TEST(test_kept_kv)
+{
+	struct mgw_store *s = open_ok();
+	void *v = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(mgw_store_kv_put_kept(s, "sms.dlr", "gone", "x", 1, 0), MGW_OK);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_put_kept(s, "sms.dlr", "id:1", "g:a", 3, 0), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_put(s, "cose.rw", "k", "1", 1, 0), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_del_kept(s, "sms.dlr", "gone"), MGW_OK);
+	mgw_store_test_fail_next_commit(s);
+	ck_assert_int_eq(mgw_store_flush(s), MGW_E_STORE);
+	ck_assert(mgw_store_test_degraded(s));
+	/* seen during the episode */
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.dlr", "id:1", 0, &v, &len), MGW_OK);
+	ck_assert_str_eq(v, "g:a");
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.dlr", "gone", 0, &v, &len), MGW_E_NOT_FOUND);
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "cose.rw", "k", 0, &v, &len), MGW_E_NOT_FOUND);
+	/* kept while it lasts, plain ones refused */
+	ck_assert_int_eq(mgw_store_kv_put_kept(s, "sms.tx", "49170", "t", 1, 0), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_put(s, "cose.rw", "k", "2", 1, 0), MGW_E_STORE);
+	ck_assert_int_eq(mgw_store_test_retry(s), MGW_OK);
+	ck_assert(!mgw_store_test_degraded(s));
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.dlr", "id:1", 0, &v, &len), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.tx", "49170", 0, &v, &len), MGW_OK);
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "sms.dlr", "gone", 0, &v, &len), MGW_E_NOT_FOUND);
+	ck_assert_int_eq(mgw_store_kv_get(s, ctx, "cose.rw", "k", 0, &v, &len), MGW_E_NOT_FOUND);
 	mgw_store_close(s);
 	talloc_free_children(ctx);
 }
@@ -1088,6 +1191,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_callback_reentry);
 	tcase_add_test(tc, test_close_in_callback);
 	tcase_add_test(tc, test_commit_failure);
+	tcase_add_test(tc, test_kept_changes);
+	tcase_add_test(tc, test_kept_kv);
 	tcase_add_test(tc, test_barrier);
 	tcase_add_test(tc, test_kv);
 	tcase_add_test(tc, test_kv_replay);
