@@ -40,6 +40,10 @@ struct mgw_coap_cfg {
 	int64_t max_retransmit;  /* CoAP MAX_RETRANSMIT for notifications */
 	int64_t retry_after_ms;  /* Max-Age of a 5.03 / 4.29 */
 	int64_t rcvbuf;          /* receive buffer of each listener's socket, bytes */
+	int64_t hello_rate;      /* cookie-less ClientHellos answered per second (all sources) */
+	int64_t max_half_open;   /* handshakes past the cookie, in progress at once */
+	int64_t max_half_open_per_ip; /* the same, per source address */
+	int64_t handshake_timeout_ms; /* a handshake past the cookie not done by then is freed */
 };
 
 extern const struct mgw_cfg_schema mgw_coap_schema;

@@ -8,6 +8,7 @@
 #define MGW_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum mgw_log_cat {
 	DCORE, DSEC, DSTORE, DROUTE, DFSM, DREF, DSMPP, DCOAP, DMQTT, DNORTH, DCFG, DGW,
@@ -54,6 +55,22 @@ int mgw_keylog_open(const char *path, char *errbuf, size_t errlen);
 void mgw_keylog_close(void);
 bool mgw_keylog_on(void);
 void mgw_keylog_attach(void *ssl_ctx);
+
+/* Rate-limited lines, for causes a peer can repeat at will (malformed datagrams, probes):
+ * at most burst lines per interval_ms; the lines held back are counted, and the next line
+ * let through (or mgw_log_rl_flush() once the interval is over) reports how many. */
+struct mgw_log_rl {
+	unsigned burst;
+	int64_t interval_ms;
+	int64_t window_ms; /* start of the current interval (monotonic ms) */
+	unsigned n;        /* lines let through in it */
+	uint64_t held;     /* lines held back since the last one let through */
+};
+#define MGW_LOG_RL_INIT(burst, interval_ms) { (burst), (interval_ms), 0, 0, 0 }
+/* true: write the line; *held (may be NULL) is the count held back before it */
+bool mgw_log_rl_pass(struct mgw_log_rl *rl, uint64_t *held);
+/* the count held back once the interval is over (or always: at stop), then reset; else 0 */
+uint64_t mgw_log_rl_flush(struct mgw_log_rl *rl, bool always);
 
 /* _RC variant appends ": <mgw_strerror(rc)>" */
 #define LOGP_RC(cat, level, rc, fmt, ...)                                              \

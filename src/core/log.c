@@ -213,3 +213,42 @@ void mgw_keylog_attach(void *ssl_ctx)
 	if (keylog_fd >= 0 && ssl_ctx)
 		SSL_CTX_set_keylog_callback(ssl_ctx, keylog_cb);
 }
+
+/* ---- rate-limited lines ---- */
+
+static int64_t rl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool mgw_log_rl_pass(struct mgw_log_rl *rl, uint64_t *held)
+{
+	int64_t now = rl_now_ms();
+
+	if (rl->window_ms == 0 || now - rl->window_ms >= rl->interval_ms) {
+		rl->window_ms = now;
+		rl->n = 0;
+	}
+	if (rl->n >= rl->burst) {
+		rl->held++;
+		return false;
+	}
+	rl->n++;
+	if (held)
+		*held = rl->held;
+	rl->held = 0;
+	return true;
+}
+
+uint64_t mgw_log_rl_flush(struct mgw_log_rl *rl, bool always)
+{
+	uint64_t held = rl->held;
+
+	if (!held || (!always && rl_now_ms() - rl->window_ms < rl->interval_ms))
+		return 0;
+	rl->held = 0;
+	return held;
+}

@@ -2,8 +2,10 @@
  * sessions and their limits (doc/internals/coap.md).
  *
  * The loop: libcoap (built with epoll) exposes one epoll fd that becomes readable for its
- * sockets and its own timerfd; io_ev watches it and runs coap_io_process(COAP_IO_NO_WAIT),
- * after which timer_ev is armed for the next timeout libcoap reports. Nothing blocks.
+ * sockets and its own timerfd; io_ev watches it and runs libcoap's I/O (coap_io_process()
+ * in its documented parts, with the gate of coap_gate.c between epoll_wait() and
+ * coap_io_do_epoll()), after which timer_ev is armed for the next timeout libcoap reports.
+ * Nothing blocks.
  *
  * Credentials: the PSK callback looks the identity up in the registry at each handshake
  * (no global key); the certificate callback takes the SHA-256 fingerprint of the client
@@ -16,6 +18,7 @@
  * frees its sessions in coap_free_context without events). Not earlier: a session whose
  * handshake fails inside libcoap's first SSL_accept is freed with no event at all.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +51,10 @@
  * drops records that fail their MAC (RFC 6347 4.1.2.7) */
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define HS_BUCKETS_MAX 4096
+#define IO_EVENTS 64 /* epoll events taken per run of libcoap's I/O */
+/* lines a peer can cause at will: at most this many per interval, then a count */
+#define RL_LINES 5
+#define RL_INTERVAL_MS 10000
 
 int64_t coap_now_ms(void)
 {
@@ -63,7 +70,7 @@ static struct coap_ad *log_ad; /* the running adapter (one per process) */
 
 /* Audit records of refusals that no session carries (alerts, plaintext probes): at most 20
  * a second; beyond, the flood is counted, not written out. */
-static bool alert_budget(struct coap_ad *ad, int64_t now)
+bool coap_audit_budget(struct coap_ad *ad, int64_t now)
 {
 	if (now - ad->alert_window_ms >= 1000) {
 		ad->alert_window_ms = now;
@@ -96,7 +103,7 @@ static void alert_audit(struct coap_ad *ad, const char *message)
 	if (strcmp(id.peer, ad->last_refused) == 0 && now - ad->last_refused_ms < 2000)
 		return;
 	ad->n.handshakes_failed++;
-	if (!alert_budget(ad, now))
+	if (!coap_audit_budget(ad, now))
 		return;
 	why += strlen("write:fatal:");
 	snprintf(detail, sizeof(detail), "DTLS handshake refused: %.*s", (int)strcspn(why, "\r\n"),
@@ -129,7 +136,35 @@ static void coap_log_cb(coap_log_t level, const char *message)
 		l = MGW_LOGL_DEBUG;
 	if (log_ad && level <= LOG_WARNING && strstr(message, "alert write:fatal:"))
 		alert_audit(log_ad, message);
+	/* once running, libcoap's warnings are mostly about one datagram ("discard malformed
+	 * PDU"): a sender repeats them at will */
+	if (log_ad && l >= MGW_LOGL_NOTICE && mgw_log_enabled(DCOAP, l)) {
+		uint64_t held = 0;
+
+		if (!mgw_log_rl_pass(&log_ad->rl_libcoap, &held)) {
+			snprintf(log_ad->rl_last, sizeof(log_ad->rl_last), "%.*s", (int)n, message);
+			return;
+		}
+		if (held) {
+			LOGP(DCOAP, l, "libcoap: %.*s (held back %llu lines before it)", (int)n,
+			     message, (unsigned long long)held);
+			return;
+		}
+	}
 	LOGP(DCOAP, l, "libcoap: %.*s", (int)n, message);
+}
+
+/* the sweep (and the stop): the lines held back in an interval that is over, one line each */
+static void rl_report(struct coap_ad *ad, bool always)
+{
+	uint64_t held;
+
+	if ((held = mgw_log_rl_flush(&ad->rl_libcoap, always)))
+		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap: held back %llu libcoap lines (rate limit), the "
+		     "last: %s", (unsigned long long)held, ad->rl_last);
+	if ((held = mgw_log_rl_flush(&ad->rl_plain, always)))
+		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap: held back %llu lines 'plain CoAP to a coaps "
+		     "port' (rate limit; counted as plaintext)", (unsigned long long)held);
 }
 
 /* ---- plaintext on a coaps port ----
@@ -177,6 +212,7 @@ static void plain_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while ((n = recv(fd, pkt, sizeof(pkt), 0)) > 0) {
 		struct mgw_identity id = { .ingress = MGW_IN_COAP, .kind = MGW_CRED_NONE };
+		uint64_t held = 0;
 		size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
 		char ip[INET_ADDRSTRLEN];
 		int64_t now = coap_now_ms();
@@ -186,9 +222,11 @@ static void plain_cb(evutil_socket_t fd, short what, void *arg)
 		snprintf(id.peer, sizeof(id.peer), "%s:%u", ip,
 			 (unsigned)(pkt[ihl] << 8 | pkt[ihl + 1]));
 		ad->n.plaintext++;
-		if (!alert_budget(ad, now))
+		if (!coap_audit_budget(ad, now))
 			continue;
-		LOGP(DCOAP, MGW_LOGL_NOTICE, "coap(%s): plain CoAP to a coaps port: dropped", id.peer);
+		if (mgw_log_rl_pass(&ad->rl_plain, &held))
+			LOGP(DCOAP, MGW_LOGL_NOTICE, "coap(%s): plain CoAP to a coaps port: dropped%s",
+			     id.peer, held ? " (and more, held back: see below)" : "");
 		mgw_security_audit_reject(ad->sec, MGW_DIR_UPLINK, MGW_IN_COAP, &id, NULL, MGW_E_TLS,
 					  "PLAINTEXT", "plain CoAP sent to a coaps (DTLS) port: dropped");
 	}
@@ -240,16 +278,24 @@ static void plain_stop(struct coap_ad *ad)
 
 /* ---- the loop ---- */
 
+/* coap_io_process() split in its documented parts (coap_io.txt), so that the gate sees the
+ * events of the DTLS listeners before libcoap reads them */
 static void run_io(struct coap_ad *ad)
 {
+	struct epoll_event ev[IO_EVENTS];
 	coap_tick_t now;
 	unsigned int ms;
 	struct timeval tv;
+	int n;
 
 	if (!ad->ctx || ad->in_io)
 		return;
 	ad->in_io = true;
-	coap_io_process(ad->ctx, COAP_IO_NO_WAIT);
+	coap_ticks(&now);
+	coap_io_prepare_epoll(ad->ctx, now);
+	n = epoll_wait(coap_context_get_coap_fd(ad->ctx), ev, IO_EVENTS, 0);
+	if (n > 0)
+		coap_io_do_epoll(ad->ctx, ev, coap_gate_events(ad, ev, (size_t)n));
 	coap_ticks(&now);
 	ms = coap_io_prepare_epoll(ad->ctx, now);
 	ad->in_io = false;
@@ -284,7 +330,8 @@ static void stats_log(struct coap_ad *ad, bool always)
 	LOGP(DCOAP, MGW_LOGL_NOTICE,
 	     "coap: sessions %llu (peak %llu), handshakes %llu ok %llu failed, refused: "
 	     "max_sessions %llu handshake_rate %llu rate %llu, idle closed %llu, uplink %llu ok "
-	     "%llu refused, downlink %llu notified %llu delivered %llu failed, plaintext %llu",
+	     "%llu refused, downlink %llu notified %llu delivered %llu failed, plaintext %llu, "
+	     "hellos %llu verified %llu dropped, half-open refused %llu expired %llu",
 	     (unsigned long long)n->sessions, (unsigned long long)n->sessions_peak,
 	     (unsigned long long)n->handshakes_ok, (unsigned long long)n->handshakes_failed,
 	     (unsigned long long)n->refused_max_sessions,
@@ -292,7 +339,9 @@ static void stats_log(struct coap_ad *ad, bool always)
 	     (unsigned long long)n->idle_closed, (unsigned long long)n->uplink_ok,
 	     (unsigned long long)n->uplink_refused, (unsigned long long)n->notified,
 	     (unsigned long long)n->delivered, (unsigned long long)n->delivery_failed,
-	     (unsigned long long)n->plaintext);
+	     (unsigned long long)n->plaintext, (unsigned long long)n->hello_verify,
+	     (unsigned long long)n->hello_shed, (unsigned long long)n->half_open_refused,
+	     (unsigned long long)n->half_open_expired);
 }
 
 static void cs_refuse(struct cs *s, int rc, const char *cause, const char *detail);
@@ -306,6 +355,8 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	coap_gate_sweep(ad, now);
+	rl_report(ad, false);
 	TAILQ_FOREACH(s, &ad->sessions, link) {
 		if (!s->dtls || s->established || s->audited ||
 		    now - s->created_ms < HANDSHAKE_TIMEOUT_MS)
@@ -453,6 +504,28 @@ struct cs *cs_of(struct coap_ad *ad, coap_session_t *session)
 	return s;
 }
 
+/* Free a server session whose handshake stalled (the gate's half-open limit): libcoap has
+ * no call for it, but frees a client session at its last release, and
+ * coap_session_set_type_client() turns a server session into one. No event follows, so our
+ * state goes first. */
+void cs_session_drop(struct coap_ad *ad, coap_session_t *session)
+{
+	struct cs *s = coap_session_get_app_data(session);
+
+	(void)ad;
+	if (s) {
+		if (!s->audited)
+			cs_refuse(s, s->have_id ? MGW_E_BAD_CREDENTIAL : MGW_E_TLS,
+				  s->have_id ? "BAD_CREDENTIAL" : "TLS_HANDSHAKE",
+				  "DTLS handshake not completed within coap.handshake_timeout");
+		s->session = NULL;
+		coap_session_set_app_data(session, NULL);
+		talloc_free(s);
+	}
+	if (coap_session_set_type_client(session))
+		coap_session_release(session);
+}
+
 /* Refuse this session's handshake: one audit record, counted. */
 static void cs_refuse(struct cs *s, int rc, const char *cause, const char *detail)
 {
@@ -478,6 +551,7 @@ static int event_cb(coap_session_t *session, const coap_event_t event)
 		return 0;
 	switch (event) {
 	case COAP_EVENT_DTLS_CONNECTED:
+		coap_gate_session_done(ad, session); /* half-open no more */
 		if ((s = coap_session_get_app_data(session))) {
 			if (!s->have_id) {
 				/* a handshake without a credential (cannot happen with PSK/PKI
@@ -513,6 +587,7 @@ static int event_cb(coap_session_t *session, const coap_event_t event)
 		}
 		break;
 	case COAP_EVENT_SERVER_SESSION_DEL:
+		coap_gate_session_done(ad, session);
 		if ((s = coap_session_get_app_data(session))) {
 			if (s->established && !s->failed) {
 				ad->n.idle_closed++;
@@ -757,15 +832,19 @@ static int add_listeners(struct coap_ad *ad)
 	return MGW_OK;
 }
 
-/* libcoap gives no handle on its endpoint sockets, and their default receive buffer
- * (net.core.rmem_default, ~200 KiB) overflows under a burst of DTLS records while the loop is
- * in a store commit: lost datagrams cost the device a 2 s retransmission. So find our UDP
- * sockets bound to a listener's port and raise their buffer (SO_RCVBUFFORCE when allowed). */
-static void grow_rcvbuf(struct coap_ad *ad)
+/* libcoap gives no handle on its endpoint sockets, so find our UDP sockets bound to a
+ * listener's port. Their default receive buffer (net.core.rmem_default, ~200 KiB) overflows
+ * under a burst of DTLS records while the loop is in a store commit (lost datagrams cost the
+ * device a 2 s retransmission): raise it (SO_RCVBUFFORCE when allowed). And the sockets of
+ * the DTLS listeners go to the gate (coap_gate.c), which sees new peers before libcoap. */
+static int listener_sockets(struct coap_ad *ad)
 {
 	struct rlimit rl = { 1024, 1024 };
-	int size = (int)ad->cfg->rcvbuf, type;
+	int size = (int)ad->cfg->rcvbuf, type, rc;
+	size_t dtls = 0, found = 0;
 
+	for (size_t i = 0; i < ad->cfg->listen.n; i++)
+		dtls += !MGW_CFG_LIST_AT(&ad->cfg->listen, struct mgw_coap_listen, i)->plain;
 	getrlimit(RLIMIT_NOFILE, &rl);
 	for (int fd = 3; fd < (int)(rl.rlim_cur < 65536 ? rl.rlim_cur : 65536); fd++) {
 		struct sockaddr_storage ss;
@@ -791,8 +870,20 @@ static void grow_rcvbuf(struct coap_ad *ad)
 				continue;
 			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
 				setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+			if (!l->plain) {
+				if ((rc = coap_gate_add_fd(ad, fd)) != MGW_OK)
+					return rc;
+				found++;
+			}
+			break;
 		}
 	}
+	if (found < dtls) {
+		LOGP(DCOAP, MGW_LOGL_ERROR, "coap: %zu of %zu DTLS listener sockets not found",
+		     dtls - found, dtls);
+		return MGW_E_IO;
+	}
+	return MGW_OK;
 }
 
 static int ad_destructor(struct coap_ad *ad)
@@ -853,6 +944,8 @@ static int coap_start(const struct mgw_adapter_env *env, const void *cfg, void *
 	ad->core = env->core;
 	ad->sec = env->sec;
 	ad->ticket_ctx = env->ctx;
+	ad->rl_libcoap = (struct mgw_log_rl)MGW_LOG_RL_INIT(RL_LINES, RL_INTERVAL_MS);
+	ad->rl_plain = (struct mgw_log_rl)MGW_LOG_RL_INIT(RL_LINES, RL_INTERVAL_MS);
 	TAILQ_INIT(&ad->sessions);
 	LIST_INIT(&ad->ip_buckets);
 	LIST_INIT(&ad->ue_buckets);
@@ -867,7 +960,10 @@ static int coap_start(const struct mgw_adapter_env *env, const void *cfg, void *
 	/* block-wise is ours (coap_res.c): bounded by coap.max_body before anything is kept */
 	coap_context_set_block_mode(ad->ctx, 0);
 	coap_context_set_session_timeout(ad->ctx, (unsigned)((c->idle_timeout_ms + 999) / 1000));
-	coap_context_set_max_handshake_sessions(ad->ctx, 1000);
+	/* libcoap ignores every new peer while more than this many sessions are in their
+	 * handshake; the gate keeps fewer than half of it (coap.max_half_open) past the
+	 * cookie, the rest is headroom for hello sessions libcoap frees late (after 30 s) */
+	coap_context_set_max_handshake_sessions(ad->ctx, (unsigned)(2 * c->max_half_open + 16));
 	coap_register_event_handler(ad->ctx, event_cb);
 	coap_register_nack_handler(ad->ctx, nack_cb);
 	if ((rc = setup_dtls(ad)) != MGW_OK || (rc = coap_res_init(ad)) != MGW_OK ||
@@ -888,7 +984,8 @@ static int coap_start(const struct mgw_adapter_env *env, const void *cfg, void *
 		goto fail;
 	}
 	plain_start(ad);
-	grow_rcvbuf(ad);
+	if ((rc = listener_sockets(ad)) != MGW_OK)
+		goto fail;
 	run_io(ad);
 	log_ad = ad;
 	*state = ad;
@@ -904,6 +1001,7 @@ static void coap_stop(void *state)
 
 	if (!ad)
 		return;
+	rl_report(ad, true);
 	stats_log(ad, true);
 	talloc_free(ad);
 }

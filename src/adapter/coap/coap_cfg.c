@@ -94,6 +94,14 @@ static const struct mgw_cfg_item coap_items[] = {
 	  "5s", "Max-Age of a 5.03 (queue full) or 4.29 (rate) answer" },
 	{ "rcvbuf", MGW_CFG_SIZE, OFF(mgw_coap_cfg, rcvbuf), 0, 65536, 268435456, "4MiB",
 	  "receive buffer of each listener's UDP socket (bursts while the store commits)" },
+	{ "hello_rate", MGW_CFG_INT, OFF(mgw_coap_cfg, hello_rate), 0, 1, 1000000, "20000",
+	  "ClientHellos without a valid cookie answered per second, all sources (more: dropped)" },
+	{ "max_half_open", MGW_CFG_INT, OFF(mgw_coap_cfg, max_half_open), 0, 1, 100000, "256",
+	  "DTLS handshakes past the cookie exchange in progress at once (more: refused)" },
+	{ "max_half_open_per_ip", MGW_CFG_INT, OFF(mgw_coap_cfg, max_half_open_per_ip), 0, 1,
+	  100000, "16", "the same per source address" },
+	{ "handshake_timeout", MGW_CFG_DURATION, OFF(mgw_coap_cfg, handshake_timeout_ms), 0, 1000,
+	  600000, "30s", "a handshake past the cookie not done by then is dropped" },
 	{ NULL },
 };
 
@@ -116,6 +124,12 @@ static int coap_check(void *obj, const char *path, struct mgw_cfg_err *err)
 				     "plain CoAP authenticates nobody: write 'coap.insecure: true'");
 			return -1;
 		}
+	}
+	if (c->max_half_open_per_ip > c->max_half_open) {
+		snprintf(sub, sizeof(sub), "%s.max_half_open_per_ip", path);
+		mgw_cfg_errf(err, obj, sub, "must be at most max_half_open (%lld)",
+			     (long long)c->max_half_open);
+		return -1;
 	}
 	if (c->burst < c->rate) {
 		snprintf(sub, sizeof(sub), "%s.burst", path);

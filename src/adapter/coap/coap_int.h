@@ -17,6 +17,8 @@
 struct event;
 struct event_base;
 struct cs_delivery;
+struct coap_gate;
+struct epoll_event;
 
 /* counters (logged every minute when they moved, and at stop) */
 struct coap_counters {
@@ -27,6 +29,9 @@ struct coap_counters {
 	uint64_t uplink_ok, uplink_refused;
 	uint64_t notified, delivered, delivery_failed;
 	uint64_t plaintext; /* plain CoAP datagrams sent to a coaps port */
+	/* the gate (coap_gate.c): cookie-less ClientHellos answered statelessly, dropped over
+	 * coap.hello_rate; cookie-proved ones refused over the half-open limits */
+	uint64_t hello_verify, hello_shed, half_open_refused, half_open_expired;
 };
 
 /* a token bucket per key: source address (handshake_rate) or UE (rate) */
@@ -87,6 +92,7 @@ struct coap_ad {
 	struct mgw_security *sec;
 	void *ticket_ctx; /* outlives the adapter: tickets the core still owes a callback */
 	coap_context_t *ctx;
+	struct coap_gate *gate; /* in front of the DTLS listeners (coap_gate.c) */
 	struct event *io_ev, *timer_ev, *stats_ev, *sweep_ev;
 	struct event **plain_ev; /* plaintext sentinels, one per coaps listener (or NULL) */
 	size_t n_plain_ev;
@@ -103,6 +109,10 @@ struct coap_ad {
 	int64_t last_refused_ms;
 	int64_t alert_window_ms;
 	unsigned alerts_in_window;
+	/* lines a peer can cause at will (libcoap's per-datagram warnings, plain CoAP probes):
+	 * rate-limited, the count held back reported by the sweep */
+	struct mgw_log_rl rl_libcoap, rl_plain;
+	char rl_last[96]; /* the last libcoap line held back */
 };
 
 #define LOG_CS(s, lvl, fmt, ...) \
@@ -112,7 +122,17 @@ struct coap_ad {
 struct cs *cs_of(struct coap_ad *ad, coap_session_t *session);
 void coap_ad_kick(struct coap_ad *ad); /* run libcoap's I/O and timers soon */
 bool cs_rate_ok(struct cs *s);
+void cs_session_drop(struct coap_ad *ad, coap_session_t *session); /* a stalled handshake */
 int64_t coap_now_ms(void);
+bool coap_audit_budget(struct coap_ad *ad, int64_t now); /* audits without a session: 20/s */
+
+/* coap_gate.c: stateless cookies and half-open limits before libcoap sees a new peer */
+int coap_gate_add_fd(struct coap_ad *ad, int fd); /* a DTLS listener's socket */
+/* libcoap's epoll events, less those of listeners whose next datagram the gate consumed or
+ * has not judged yet: the count kept (at the start of ev) */
+size_t coap_gate_events(struct coap_ad *ad, struct epoll_event *ev, size_t n);
+void coap_gate_session_done(struct coap_ad *ad, coap_session_t *session);
+void coap_gate_sweep(struct coap_ad *ad, int64_t now);
 
 /* coap_res.c */
 int coap_res_init(struct coap_ad *ad);
