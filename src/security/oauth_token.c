@@ -30,6 +30,7 @@
 
 #include "jose_int.h"
 #include "oauth_int.h"
+#include "security_int.h"
 
 #define TOKEN_MAX 8192
 #define SIG_B64_MAX 1400 /* an RS256 signature of an 8192-bit key is 1366 characters */
@@ -185,10 +186,8 @@ static int bad(struct mgw_verdict *v, int rc, const char *cause, const char *fmt
 {
 	va_list ap;
 
-	v->rc = rc;
-	snprintf(v->cause, sizeof(v->cause), "%s", cause);
 	va_start(ap, fmt);
-	vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
+	sec_verdict_vset(v, rc, cause, fmt, ap);
 	va_end(ap);
 	return rc;
 }

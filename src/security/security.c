@@ -250,21 +250,27 @@ static const char *safe(char *buf, size_t n, const char *s)
 	return buf;
 }
 
+void sec_verdict_vset(struct mgw_verdict *v, int rc, const char *cause, const char *fmt,
+		      va_list ap)
+{
+	v->rc = rc;
+	snprintf(v->cause, sizeof(v->cause), "%s", cause);
+	vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
+	/* the detail may quote device-supplied text: keep it one printable line */
+	for (char *p = v->detail; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 static void verdict_set(struct mgw_verdict *v, int rc, const char *cause, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void verdict_set(struct mgw_verdict *v, int rc, const char *cause, const char *fmt, ...)
 {
 	va_list ap;
 
-	v->rc = rc;
-	snprintf(v->cause, sizeof(v->cause), "%s", cause);
 	va_start(ap, fmt);
-	vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
+	sec_verdict_vset(v, rc, cause, fmt, ap);
 	va_end(ap);
-	/* the detail may quote device-supplied text: keep it one printable line */
-	for (char *p = v->detail; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
 }
 
 static const char *protection_name(enum mgw_prot p)

@@ -3,6 +3,7 @@
 #ifndef MGW_SECURITY_INT_H
 #define MGW_SECURITY_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,10 @@
 #include <mgw/addr.h>
 #include <mgw/msg.h>
 #include <mgw/security.h>
+
+/* Fill a verdict: rc, cause, and a detail made one printable line (security.c). */
+void sec_verdict_vset(struct mgw_verdict *v, int rc, const char *cause, const char *fmt,
+		      va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* One allow-list entry: "TYPE:addr" (exact) or "TYPE:*" (any address of that type). */
 struct sec_allow {
