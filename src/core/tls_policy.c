@@ -25,3 +25,11 @@ void mgw_tls_policy_apply_ssl(SSL *ssl)
 {
 	SSL_set_options(ssl, POLICY_OPTIONS);
 }
+
+int mgw_tls_policy_apply_dtls_ssl(SSL *ssl)
+{
+	if (!ssl || SSL_set_cipher_list(ssl, MGW_DTLS_POLICY_CIPHERS12) != 1)
+		return MGW_E_TLS;
+	SSL_set_options(ssl, POLICY_OPTIONS);
+	return MGW_OK;
+}

@@ -118,6 +118,17 @@ refused "wrong PSK" BAD_CREDENTIAL timeout 30 $CC -v 6 -B 12 -m post -t json -f 
 refused "unknown PSK identity" UNKNOWN_DEVICE timeout 30 $CC -v 6 -B 5 -m post -t json -f bad.json -u nobody -k secretPSK "$URL/msg"
 refused "certificate from another CA" TLS_HANDSHAKE timeout 30 $CC -v 6 -B 5 -m post -t json -f bad.json -c pki/intruder.pem -j pki/intruder.key -C pki/ca.pem "$URL/msg"
 refused "DTLS 1.0 client" TLS_HANDSHAKE sh -c "timeout 10 openssl s_client -dtls1 -connect 127.0.0.1:$cport -psk_identity sensor-1 -psk $(printf secretPSK | od -An -tx1 | tr -d ' \n') </dev/null"
+# the one TLS policy on DTLS with certificates (doc/internals/tls.md): a CBC suite is
+# refused, an AEAD one (RFC 7252's mandatory CCM_8, and GCM) completes the handshake
+S_DEV="-dtls1_2 -connect 127.0.0.1:$cport -cert pki/device-1.pem -key pki/device-1.key -CAfile pki/ca.pem"
+refused "certificate session offering only CBC" TLS_HANDSHAKE sh -c "timeout 10 openssl s_client $S_DEV -cipher ECDHE-ECDSA-AES128-SHA256 </dev/null"
+grep -q 'Cipher is ECDHE-ECDSA-AES128-SHA256' "certificate session offering only CBC.out" &&
+	fail "a CBC suite was negotiated with a certificate device"
+for _c in ECDHE-ECDSA-AES128-CCM8 ECDHE-ECDSA-AES128-GCM-SHA256; do
+	timeout 10 openssl s_client $S_DEV -cipher "$_c" </dev/null >"aead-$_c.out" 2>&1
+	grep -q "Cipher is $_c" "aead-$_c.out" || fail "AEAD suite $_c refused: $(tail -n 5 "aead-$_c.out")"
+done
+ok "DTLS with certificates: CBC refused, CCM_8 and GCM accepted"
 # plain CoAP to the coaps port: libcoap drops it as "not a ClientHello" before any session
 # exists; the gateway's raw-socket sentinel (needs CAP_NET_RAW, doc/internals/coap.md)
 # audits it with its source

@@ -43,6 +43,7 @@
 #include <mgw/err.h>
 #include <mgw/log.h>
 #include <mgw/security.h>
+#include <mgw/tls_policy.h>
 
 #include "coap_int.h"
 
@@ -747,6 +748,19 @@ static int cert_cb(const char *cn, const uint8_t *der, size_t der_len, coap_sess
 	return 1;
 }
 
+/* libcoap's per-session hook for certificate sessions (its ClientHello callback, before a
+ * suite is chosen): the one TLS policy's DTLS list (doc/internals/tls.md) */
+static int dtls_policy_cb(void *tls_session, coap_dtls_pki_t *setup)
+{
+	(void)setup;
+	if (mgw_tls_policy_apply_dtls_ssl(tls_session) != MGW_OK) {
+		LOGP(DCOAP, MGW_LOGL_ERROR, "coap: the DTLS cipher policy could not be applied: "
+		     "session refused");
+		return 0;
+	}
+	return 1;
+}
+
 static int setup_dtls(struct coap_ad *ad)
 {
 	const struct mgw_coap_cfg *c = ad->cfg;
@@ -783,6 +797,7 @@ static int setup_dtls(struct coap_ad *ad)
 		pki.allow_no_crl = 1;
 		pki.validate_cn_call_back = cert_cb;
 		pki.cn_call_back_arg = ad;
+		pki.additional_tls_setup_call_back = dtls_policy_cb;
 		pki.pki_key.key_type = COAP_PKI_KEY_PEM;
 		pki.pki_key.key.pem.public_cert = c->tls->cert;
 		pki.pki_key.key.pem.private_key = c->tls->key;
