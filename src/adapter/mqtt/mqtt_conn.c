@@ -260,8 +260,12 @@ static void ssl_attach(struct mq_conn *c)
 {
 	SSL *ssl = mosquitto_ssl_get(c->mosq);
 
-	if (!ssl)
+	if (!ssl) {
+		LOG_MQ(c->ad, MGW_LOGL_DEBUG, "no TLS connection object yet");
 		return;
+	}
+	LOG_MQ(c->ad, MGW_LOGL_DEBUG, "TLS connection object %p: policy%s", (void *)ssl,
+	       mgw_keylog_on() ? ", key log" : "");
 	mgw_tls_policy_apply_ssl(ssl);
 	mgw_keylog_attach(SSL_get_SSL_CTX(ssl)); /* lab.keylog only */
 }
