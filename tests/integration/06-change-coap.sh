@@ -6,8 +6,8 @@
 #   and audited; its downlink queued while it had no observer fails with a
 #   REPT_DELY_FAILED / UE_REMOVED report at m5s-sim; the change is one audit record
 #   (op device-change, who local-operator, no secret);
-# - a PSK re-keyed: the session opened with the old key is closed, the old key is refused,
-#   the new one accepted, without a restart.
+# - a PSK re-keyed: the session opened with the old key is closed (downlink never goes over
+#   it), the old key is refused, the new one accepted, without a restart.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/north.sh"
 . "$top_srcdir/tests/lib/coap.sh"
@@ -59,10 +59,15 @@ send up-0 sensor-1 secretPSK
 [ "$(code up-0)" = 2.04 ] || fail "ue-coap-1 before the change: $(code up-0)"
 ok "ue-coap-1 sends (2.04) before the change"
 
+push() { # MSGID [UE]
+	"$SIM" push --url "https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message" \
+		--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --n3g --from AS:as-1 \
+		--to "UE:${2:-ue-coap-1}" --msg-id "$1" --payload "to the device: $1" --report-required \
+		>"push-$1.txt" 2>&1 || fail "push $1: $(cat "push-$1.txt")"
+}
+
 # 1. downlink for ue-coap-2 while it has no observer: it waits
-"$SIM" push --url "https://127.0.0.1:$lport/msgg-n3gdelivery/v1/deliver-message" \
-	--cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --n3g --from AS:as-1 --to UE:ue-coap-2 \
-	--msg-id dl-q --payload "never delivered" --report-required >push.txt 2>&1 || fail "push: $(cat push.txt)"
+push dl-q ue-coap-2
 sleep 2
 [ "$(records sim.jsonl 'r["path"].endswith("deliver-report") and r["body"]["msgId"]=="dl-q"')" = 0 ] ||
 	fail "dl-q reported while its device was only away"
@@ -73,6 +78,7 @@ observe obs1 sensor-1 secretPSK
 cp devices.orig devices.yaml
 sed -i '/ue-coap-1/,/allow:/d' devices.yaml
 ms=$(hup_wait 'session of UE ue-coap-1 closed: device removed')
+[ -n "$ms" ] || fail "ue-coap-1's session not closed within 5 s of SIGHUP"
 note "session closed ${ms} ms after SIGHUP"
 ok "removed: ue-coap-1's open DTLS session closed (${ms} ms after SIGHUP)"
 wait_records sim.jsonl 1 'r["path"].endswith("deliver-report") and r["body"]["msgId"]=="dl-q" and r["body"]["delivSt"]=="REPT_DELY_FAILED" and "UE_REMOVED" in r["body"].get("failureCause","")' 10 ||
@@ -98,8 +104,21 @@ hup_wait 'device ue-coap-1 added' >/dev/null
 observe obs2 sensor-1 secretPSK
 sed -i 's/secretPSK/freshPSK/' devices.yaml
 ms=$(hup_wait 'session of UE ue-coap-1 closed: device updated')
+[ -n "$ms" ] || fail "the old key's session not closed within 5 s of SIGHUP"
 ok "re-keyed: the session of the old key closed (${ms} ms after SIGHUP)"
+# downlink now never goes over the old key's session, it waits for the new key
+push dl-r
+sleep 2
+! grep -q '"msgId":"dl-r"' obs2.out || fail "dl-r delivered over the session of the old key"
 kill $obs 2>/dev/null; wait $obs 2>/dev/null
+observe obs3 sensor-1 freshPSK
+_end=$(( $(date +%s) + 20 ))
+until grep -q '"msgId":"dl-r"' obs3.out; do
+	[ "$(date +%s)" -le "$_end" ] || fail "dl-r never reached the device with the new key"
+	sleep 0.2
+done
+kill $obs 2>/dev/null; wait $obs 2>/dev/null
+ok "re-keyed: downlink not sent over the old key's session, delivered once the new key observes"
 send up-2 sensor-1 secretPSK
 [ -z "$(code up-2)" ] || fail "old key answered $(code up-2)"
 ok "re-keyed: the old key refused (no answer: its handshake cannot complete)"
