@@ -182,7 +182,8 @@ typedef void (*mgw_dev_watch_cb)(void *arg, const char *ue, enum mgw_dev_change 
  * registry changed, once per UE changed, in registration order; ue is valid during the call
  * only. The registry already answers with the new state when it is called. A watcher may
  * call mgw_security_unwatch() on itself (or another) from inside its callback. Watchers are
- * dropped when the security instance is freed. MGW_E_INVAL, MGW_E_NOMEM. */
+ * dropped when the security instance is freed; a watcher freed before it MUST unwatch (the
+ * core does, in its destructor). MGW_E_INVAL, MGW_E_NOMEM. */
 int mgw_security_watch(struct mgw_security *sec, mgw_dev_watch_cb cb, void *arg);
 /* Remove the watcher (cb, arg); nothing happens if it is not registered. */
 void mgw_security_unwatch(struct mgw_security *sec, mgw_dev_watch_cb cb, void *arg);
