@@ -64,6 +64,7 @@ struct reg_sms {
 
 struct reg_mqtt {
 	char *username;
+	char *password; /* only for the broker's file (gwctl devices export) */
 };
 
 /* cose: the items, then what cose_check() decoded from them (wiped by wipe_list()) */
@@ -129,6 +130,9 @@ static const struct mgw_cfg_schema sms_schema = {
 static const struct mgw_cfg_item mqtt_items[] = {
 	{ "username", MGW_CFG_STR, OFF(reg_mqtt, username), MGW_CFG_F_REQUIRED, 0, MGW_ID_MAX,
 	  NULL, "username the broker authenticated (with client certificates: the CN)" },
+	{ "password", MGW_CFG_STR, OFF(reg_mqtt, password), MGW_CFG_F_SECRET, 0, 256, NULL,
+	  "its password at the broker: only for msgin5g-gwctl devices export --format "
+	  "mosquitto-passwd (the gateway never uses it)" },
 	{ NULL },
 };
 
@@ -864,6 +868,8 @@ static void wipe_list(struct mgw_cfg_list *l)
 
 		if (e->coap && e->coap->psk)
 			OPENSSL_cleanse(e->coap->psk, strlen(e->coap->psk));
+		if (e->mqtt && e->mqtt->password)
+			OPENSSL_cleanse(e->mqtt->password, strlen(e->mqtt->password));
 		if (e->cose) {
 			if (e->cose->key)
 				OPENSSL_cleanse(e->cose->key, strlen(e->cose->key));

@@ -28,7 +28,7 @@
 #define REGDB_CHANGES_KEEP 2000000
 
 static const char schema_sql[] =
-	"PRAGMA application_id = 1296520004;"
+	"PRAGMA application_id = 1296521028;" /* REGDB_APP_ID */
 	"PRAGMA user_version = 1;"
 	"CREATE TABLE IF NOT EXISTS reg_device (ue TEXT PRIMARY KEY, adapter TEXT NOT NULL,"
 	" src TEXT NOT NULL, gen INTEGER NOT NULL DEFAULT 0, row TEXT NOT NULL) WITHOUT ROWID;"
