@@ -197,28 +197,36 @@ static void on_regpoll(evutil_socket_t fd, short what, void *arg)
 	regpoll(arg);
 }
 
-/* The registry: its tables, the seed, the cache over them; the poll timer. */
-static int registry_start(struct gw *gw)
+/* The registry's tables and the seed, before the store: a bad seed is one line on stderr
+ * and exit 1, as a bad config. */
+static int registry_open(struct gw *gw)
 {
 	struct mgw_cfg_err err = { { 0 } };
-	struct mgw_registry_import_stats st;
-	struct timeval tv;
 	char why[512] = "", *path;
 	bool imported;
 	int rc;
 
 	if (!(path = gw_registry_path(gw->root, gw->cfg)))
 		return 2;
-	if ((rc = mgw_regdb_open(gw->root, path, 2000, &gw->regdb, why, sizeof(why))) != MGW_OK) {
-		LOGP(DGW, MGW_LOGL_ERROR, "registry: %s", why);
+	rc = mgw_regdb_open(gw->root, path, 2000, &gw->regdb, why, sizeof(why));
+	talloc_free(path);
+	if (rc != MGW_OK) {
 		fprintf(stderr, "msgin5g-gw: registry: %s\n", why);
 		return 2;
 	}
-	if (gw_registry_seed(gw->regdb, gw->cfg->devices, &imported, &st, NULL, &err) != MGW_OK) {
+	if (gw_registry_seed(gw->regdb, gw->cfg->devices, &imported, NULL, NULL, &err) != MGW_OK) {
 		fprintf(stderr, "msgin5g-gw: %s\n", err.msg);
-		LOGP(DGW, MGW_LOGL_ERROR, "%s", err.msg);
 		return 1;
 	}
+	return 0;
+}
+
+/* The cache over the tables and the poll of their change sequence. */
+static int registry_start(struct gw *gw)
+{
+	struct timeval tv;
+	int rc;
+
 	/* schema 2's copy without secrets ("registry" key/value rows) is replaced by the tables */
 	if ((rc = mgw_store_kv_clear(gw->store, "registry")) != MGW_OK ||
 	    (rc = mgw_registry_open_db(gw->root, gw->regdb, (size_t)gw->cfg->registry->cache,
@@ -233,7 +241,6 @@ static int registry_start(struct gw *gw)
 		LOGP(DGW, MGW_LOGL_ERROR, "registry: cannot start its poll timer");
 		return 2;
 	}
-	talloc_free(path);
 	return 0;
 }
 
@@ -322,6 +329,8 @@ static int gw_start(struct gw *gw)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
+	if ((rc = registry_open(gw)) != 0)
+		return rc;
 	sopts.sync_full = gw->cfg->queue->sync == 0;
 	sopts.done_keep_ms = 24LL * 3600 * 1000;
 	sopts.group_us = gw->cfg->queue->group_commit_ms * 1000;

@@ -160,7 +160,8 @@ struct imp {
 
 /* "@:1:5: [0].coap.psk: what" (the engine's message about "[row]") -> "FILE:LINE: coap.psk:
  * what" */
-static void row_err(struct mgw_cfg_err *err, const char *file, size_t line, const char *msg)
+static void row_err(struct mgw_cfg_err *err, const char *file, size_t line, size_t col,
+		    const char *msg)
 {
 	const char *m = msg;
 
@@ -173,7 +174,23 @@ static void row_err(struct mgw_cfg_err *err, const char *file, size_t line, cons
 		m += 4;
 	else if (strncmp(m, "[0]: ", 5) == 0)
 		m += 5;
-	snprintf(err->msg, sizeof(err->msg), "%s:%zu: %s", file, line, m);
+	snprintf(err->msg, sizeof(err->msg), "%s:%zu:%zu: %s", file, line, col, m);
+}
+
+static const char *cred_path(int kind)
+{
+	switch (kind) {
+	case MGW_CRED_PSK_ID:
+		return "coap.psk_identity";
+	case MGW_CRED_CERT_FP:
+		return "coap.cert_fingerprint";
+	case MGW_CRED_CERT_SUBJECT:
+		return "coap.cert_subject";
+	case MGW_CRED_MSISDN:
+		return "sms.msisdn";
+	default:
+		return "mqtt.username";
+	}
 }
 
 static void add_cred(struct mgw_regdb_cred *c, size_t *n, int kind, const char *v)
@@ -215,38 +232,43 @@ static int entry_dev(void *ctx, const char *row, const char *src, struct mgw_reg
 	return MGW_OK;
 }
 
-static int put_fail(struct imp *im, size_t line, const struct mgw_regdb_dev *dev, size_t bad,
-		    const char *owner, int rc)
+static int put_fail(struct imp *im, size_t line, size_t col, const struct mgw_regdb_dev *dev,
+		    size_t bad, const char *owner, int rc)
 {
 	if (rc == MGW_E_DUPLICATE && bad == (size_t)-1)
-		snprintf(im->err->msg, sizeof(im->err->msg), "%s:%zu: ue: duplicate ue %s",
-			 im->file, line, dev->ue);
+		snprintf(im->err->msg, sizeof(im->err->msg), "%s:%zu:%zu: ue: duplicate ue %s",
+			 im->file, line, col, dev->ue);
 	else if (rc == MGW_E_DUPLICATE && bad < dev->ncred)
 		snprintf(im->err->msg, sizeof(im->err->msg),
-			 "%s:%zu: duplicate credential: %s %s is also used by ue %s", im->file,
-			 line, mgw_cred_name((enum mgw_cred)dev->cred[bad].kind),
-			 dev->cred[bad].value, owner);
+			 "%s:%zu:%zu: %s: duplicate credential: %s %s is also used by ue %s",
+			 im->file, line, col, cred_path(dev->cred[bad].kind),
+			 mgw_cred_name((enum mgw_cred)dev->cred[bad].kind), dev->cred[bad].value,
+			 owner);
 	else
-		snprintf(im->err->msg, sizeof(im->err->msg), "%s:%zu: the store: %s", im->file,
-			 line, mgw_strerror(rc));
+		snprintf(im->err->msg, sizeof(im->err->msg), "%s:%zu:%zu: the store: %s", im->file,
+			 line, col, mgw_strerror(rc));
 	return rc;
 }
 
-static int secret_check(struct imp *im, const struct mgw_registry *one)
+/* A file holding secrets must be private (as the config engine wants devices.yaml). */
+static int secret_check(struct imp *im, json_t *item, const struct mgw_registry *one)
 {
 	const struct mgw_device *d = sec_registry_first(one);
+	char what[96];
 
-	if (!d->psk && !d->cose)
+	if (!d->psk && !d->cose && !json_object_get(json_object_get(item, "mqtt"), "password"))
 		return MGW_OK;
 	im->st->secrets = true;
+	snprintf(what, sizeof(what), "its secrets ([%zu].%s)", im->st->rows,
+		 d->psk ? "coap.psk" : d->cose ? "cose.key" : "mqtt.password");
 	if (im->check_mode && mgw_cfg_file_mode(im->file, (unsigned)im->mode,
-						MGW_CFG_SECRET_FORBID, "its secrets", im->err) < 0)
+						MGW_CFG_SECRET_FORBID, what, im->err) < 0)
 		return MGW_E_CONFIG;
 	im->check_mode = false;
 	return MGW_OK;
 }
 
-static int import_one(struct imp *im, json_t *item, size_t line)
+static int import_one(struct imp *im, json_t *item, size_t line, size_t col)
 {
 	struct mgw_regdb_cred cred[8];
 	struct mgw_regdb_dev dev;
@@ -257,21 +279,21 @@ static int import_one(struct imp *im, json_t *item, size_t line)
 	int rc, what = 0;
 
 	if (!json_is_object(item)) {
-		snprintf(im->err->msg, sizeof(im->err->msg), "%s:%zu: an entry must be a mapping",
-			 im->file, line);
+		snprintf(im->err->msg, sizeof(im->err->msg), "%s:%zu:%zu: an entry must be a mapping",
+			 im->file, line, col);
 		return MGW_E_CONFIG;
 	}
 	if (!(row = json_dumps(item, JSON_COMPACT | JSON_SORT_KEYS)))
 		return MGW_E_NOMEM;
 	if ((rc = entry_dev(NULL, row, im->src, &dev, cred, &one, msg, sizeof(msg))) != MGW_OK) {
-		row_err(im->err, im->file, line, msg);
+		row_err(im->err, im->file, line, col, msg);
 		goto out;
 	}
-	if ((rc = secret_check(im, one)) != MGW_OK)
+	if ((rc = secret_check(im, item, one)) != MGW_OK)
 		goto out;
 	rc = mgw_regdb_put(im->db, &dev, im->gen, &what, &bad, owner, sizeof(owner));
 	if (rc != MGW_OK) {
-		put_fail(im, line, &dev, bad, owner, rc);
+		put_fail(im, line, col, &dev, bad, owner, rc);
 		goto out;
 	}
 	im->st->rows++;
@@ -318,7 +340,7 @@ static int yaml_items(struct imp *im, yaml_parser_t *p)
 	if (seq)
 		yaml_event_delete(&ev);
 	for (;;) {
-		size_t line;
+		size_t line, col;
 
 		if (seq && (rc = next_event(p, &ev, why, sizeof(why))) != MGW_OK)
 			goto bad;
@@ -328,9 +350,10 @@ static int yaml_items(struct imp *im, yaml_parser_t *p)
 			return MGW_OK;
 		}
 		line = ev.start_mark.line + 1;
+		col = ev.start_mark.column + 1;
 		if ((rc = node_json(p, &ev, 0, &item, why, sizeof(why))) != MGW_OK)
 			goto bad;
-		rc = import_one(im, item, line);
+		rc = import_one(im, item, line, col);
 		json_decref(item);
 		if (rc != MGW_OK || !seq)
 			return rc;
@@ -391,7 +414,7 @@ static int import_jsonl(struct imp *im, FILE *f)
 			rc = MGW_E_CONFIG;
 			break;
 		}
-		rc = import_one(im, item, no);
+		rc = import_one(im, item, no, (size_t)(s - line) + 1);
 		json_decref(item);
 		if (rc != MGW_OK)
 			break;
@@ -487,7 +510,7 @@ int mgw_registry_entry(void *ctx, const char *name, const char *text, const char
 		goto out;
 	}
 	if ((rc = entry_dev(d, row, src, d, cred, &one, msg, sizeof(msg))) != MGW_OK) {
-		row_err(err, name, 1, msg);
+		row_err(err, name, 1, 1, msg);
 		goto out;
 	}
 	/* the strings of *d live in one and the row copy, both under d */
