@@ -5,7 +5,7 @@
 # 2. the daemon with N registered vs 10: start time (launch to "ready") and VmRSS;
 # 3. credential lookup p50/p99, cold and warm cache, beside a bare SQLite point query.
 N=${1:-1000000}
-B=${top_builddir:-.}
+B=$(cd "${top_builddir:-.}" && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/registry-bench.XXXXXX") || exit 2
 trap 'kill $gw 2>/dev/null; rm -rf "$T"' EXIT
 umask 077
@@ -20,7 +20,10 @@ start() {
 	( cd "$1" && exec "$B/msgin5g-gw" -c gw.yaml 2>gw.log ) &
 	gw=$!
 	_t0=$(now)
-	until grep -q 'ready: ' "$1/gw.log" 2>/dev/null; do sleep 0.01; done
+	until grep -q 'ready: ' "$1/gw.log" 2>/dev/null; do
+		kill -0 $gw 2>/dev/null || { echo "daemon died: $(tail -n 2 "$1/gw.log")" >&2; exit 2; }
+		sleep 0.01
+	done
 	_t1=$(now)
 	sleep 1
 	_rss=$(awk '/VmRSS/ { print $2 }' /proc/$gw/status)
