@@ -251,11 +251,18 @@ static int put_fail(struct imp *im, size_t line, size_t col, const struct mgw_re
 }
 
 /* A file holding secrets must be private (as the config engine wants devices.yaml). */
-static int secret_check(struct imp *im, json_t *item, const struct mgw_registry *one)
+static int secret_check(struct imp *im, json_t *item, const struct mgw_registry *one,
+			size_t line, size_t col)
 {
 	const struct mgw_device *d = sec_registry_first(one);
 	char what[96];
 
+	if (d->psk && d->psk_len == 8 && memcmp(d->psk, "<secret>", 8) == 0) {
+		snprintf(im->err->msg, sizeof(im->err->msg),
+			 "%s:%zu:%zu: coap.psk: \"<secret>\" is a masked PSK (export with "
+			 "--show-secrets)", im->file, line, col);
+		return MGW_E_CONFIG;
+	}
 	if (!d->psk && !d->cose && !json_object_get(json_object_get(item, "mqtt"), "password"))
 		return MGW_OK;
 	im->st->secrets = true;
@@ -289,7 +296,7 @@ static int import_one(struct imp *im, json_t *item, size_t line, size_t col)
 		row_err(im->err, im->file, line, col, msg);
 		goto out;
 	}
-	if ((rc = secret_check(im, item, one)) != MGW_OK)
+	if ((rc = secret_check(im, item, one, line, col)) != MGW_OK)
 		goto out;
 	rc = mgw_regdb_put(im->db, &dev, im->gen, &what, &bad, owner, sizeof(owner));
 	if (rc != MGW_OK) {

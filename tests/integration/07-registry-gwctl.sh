@@ -80,7 +80,9 @@ for f in show.out list.out masked.yaml masked.jsonl imp1.out imp2.out audit.json
 		fail "a secret is in $f"
 done
 [ "$(wc -l <list.out)" = 5 ] || fail "list: $(cat list.out)"
-ok "show, list and export mask every secret (psk, cose key, mqtt password) unless --show-secrets"
+$CTL devices import masked.yaml >masked.out 2>&1 && fail "a masked export was imported"
+grep -q 'masked.yaml:1:[0-9]*: coap.psk: "<secret>" is a masked PSK' masked.out || fail "masked import: $(cat masked.out)"
+ok "show, list and export mask every secret (psk, cose key, mqtt password) unless --show-secrets; a masked export is not importable"
 
 # 5. export round-trips through import into another store
 mkdir other && cd other || fail "mkdir"
