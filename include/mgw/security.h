@@ -63,6 +63,48 @@ const struct mgw_device *mgw_registry_at(const struct mgw_registry *r, size_t i)
  * what was there. */
 int mgw_registry_save(const struct mgw_registry *r, struct mgw_store *s);
 
+/* ---- the registry in the store (issue 13; doc/internals/registry.md) ----
+ * A registry over the store's device tables (include/mgw/store.h mgw_regdb): the lookups
+ * above answer from a bounded LRU cache of at most cache_max devices (0: 10000), filled
+ * from the store on a miss. A device pointer handed out stays valid at least until the
+ * next mgw_registry_poll() after the one that evicted it (never within a loop turn). db is
+ * borrowed. */
+struct mgw_regdb;
+int mgw_registry_open_db(void *ctx, struct mgw_regdb *db, size_t cache_max,
+			 struct mgw_registry **out);
+/* Run from a timer (every 200 ms): read the store's changes since the last call, drop the
+ * cached entries of the UEs changed and call cb once per change (what: enum
+ * mgw_regdb_what, the values of enum mgw_dev_change); then evict down to cache_max.
+ * At most max changes per call (0: 10000); *n how many (may be NULL). A registry loaded
+ * from a file has no changes: MGW_OK, *n 0. */
+typedef void (*mgw_registry_change_cb)(void *arg, const char *ue, int what);
+int mgw_registry_poll(const struct mgw_registry *r, size_t max, mgw_registry_change_cb cb,
+		      void *arg, size_t *n);
+struct mgw_registry_cache_stats {
+	uint64_t hits, misses, evicted;
+	size_t cached;
+};
+void mgw_registry_cache_stats(const struct mgw_registry *r, struct mgw_registry_cache_stats *st);
+
+/* Import registry entries into the store (registry_import.c): file streams (YAML as in
+ * devices.yaml through libyaml's event parser; JSON Lines one entry per line), each entry
+ * checked as devices.yaml's are. Run it inside mgw_regdb_begin()/_commit(): on an error
+ * (err "FILE:LINE: key: reason") the caller rolls back and nothing is imported. src and gen
+ * are written with each row (mgw_regdb_put). */
+enum mgw_registry_fmt { MGW_REGFMT_AUTO = 0, MGW_REGFMT_YAML, MGW_REGFMT_JSONL };
+struct mgw_registry_import_stats {
+	size_t rows, added, updated, unchanged;
+	bool secrets; /* some entry holds a PSK or COSE key */
+};
+int mgw_registry_import(struct mgw_regdb *db, const char *file, enum mgw_registry_fmt fmt,
+			const char *src, int64_t gen, struct mgw_registry_import_stats *st,
+			struct mgw_cfg_err *err);
+/* One entry (YAML or JSON text of a mapping) checked and turned into its store row: *row
+ * (compact JSON) and *dev under ctx. For msgin5g-gwctl add/update. */
+struct mgw_regdb_dev;
+int mgw_registry_entry(void *ctx, const char *name, const char *text, const char *src,
+		       struct mgw_regdb_dev **dev, struct mgw_cfg_err *err);
+
 const char *mgw_device_ue(const struct mgw_device *d);
 /* The adapter that serves this device downlink (first of coap, mqtt, sms present). */
 enum mgw_ingress mgw_device_adapter(const struct mgw_device *d);
@@ -94,6 +136,9 @@ struct mgw_audit_rec {
 	const char *cause;      /* machine-readable: "OK", "SPOOF", "POLICY_DEST", ... */
 	const char *detail;     /* one line, no payload, no key material */
 	const char *protection; /* "transport", "sign", "encrypt", "cose" */
+	const char *op;  /* NULL: a verdict on a message (dir is written); else the management
+			  * operation ("device-change"), written instead of dir */
+	const char *who; /* who made the change ("local-operator"), may be NULL */
 };
 /* MGW_OK, or MGW_E_IO when the record could not be written whole (logged once per episode
  * of failures, counted). */
@@ -138,10 +183,57 @@ struct mgw_security;
 int mgw_security_alloc(void *ctx, const struct mgw_policy *pol, struct mgw_registry *reg,
 		       struct mgw_audit *audit, struct mgw_store *store, struct mgw_security **out);
 void mgw_security_free(struct mgw_security *sec);
-/* SIGHUP: swap in a new registry and policy atomically; the old registry is freed. */
+/* SIGHUP: swap in a new registry and policy atomically; the old registry is freed. Every
+ * device added, updated (a credential or key changed) or removed is then announced with
+ * mgw_security_device_changed(). */
 int mgw_security_reload(struct mgw_security *sec, const struct mgw_policy *pol,
 			struct mgw_registry *reg);
 const struct mgw_registry *mgw_security_registry(const struct mgw_security *sec);
+
+/* ---- the one lookup door (src/security/lookup.c): adapters and the core ask here, never
+ * the registry itself. Answers are copies (or, for mgw_security_device(), a handle valid
+ * until the current loop turn ends): the registry is a cache whose entries move. ---- */
+struct mgw_ue_ref {
+	char ue[MGW_ID_MAX + 1];  /* the UE Service ID bound to the credential */
+	enum mgw_ingress adapter; /* the adapter that serves it downlink */
+};
+/* Which UE is this credential (value as the channel proved it; normalised like the
+ * registry)? MGW_OK with *out set, MGW_E_UNKNOWN_DEVICE, MGW_E_INVAL. Writes no audit
+ * record: the verdict is mgw_security_inbound()'s (or the caller's reject). */
+int mgw_security_identify(struct mgw_security *sec, enum mgw_cred kind, const char *value,
+			  struct mgw_ue_ref *out);
+/* The PSK for a DTLS PSK identity, copied into key (cap bytes; wipe it after use): MGW_OK
+ * with *len and *out (out may be NULL), MGW_E_UNKNOWN_DEVICE (no such identity, or it has
+ * no PSK), MGW_E_TOO_BIG (cap too small). Never log the key. */
+int mgw_security_psk(struct mgw_security *sec, const char *identity, struct mgw_ue_ref *out,
+		     uint8_t *key, size_t cap, size_t *len);
+/* The device of a UE, for the core's router and an adapter's deliver(): valid until the
+ * current loop turn ends; MUST NOT be kept beyond it. NULL: not registered. */
+const struct mgw_device *mgw_security_device(struct mgw_security *sec, const char *ue);
+/* The floor of a UE's JOSE protection (mgw_device_protection()); 0 when not registered. */
+int mgw_security_ue_protection(struct mgw_security *sec, const char *ue);
+
+/* ---- change notification (src/security/watch.c; doc/internals/security.md "Changes") ----
+ * What happened to one registered device. UPDATED: any credential or key changed (PSK,
+ * PSK identity, certificate or RPK fingerprint, certificate subject, MSISDN, MQTT username,
+ * COSE key): sessions and traffic proved with the old one MUST be refused from then on. */
+enum mgw_dev_change { MGW_DEV_ADDED = 1, MGW_DEV_UPDATED, MGW_DEV_REMOVED };
+const char *mgw_dev_change_name(enum mgw_dev_change what); /* "added", "updated", "removed" */
+typedef void (*mgw_dev_watch_cb)(void *arg, const char *ue, enum mgw_dev_change what);
+/* Register a watcher (core, adapters, north registration): called on the loop after the
+ * registry changed, once per UE changed, in registration order; ue is valid during the call
+ * only. The registry already answers with the new state when it is called. A watcher may
+ * call mgw_security_unwatch() on itself (or another) from inside its callback. Watchers are
+ * dropped when the security instance is freed; a watcher freed before it MUST unwatch (the
+ * core does, in its destructor). MGW_E_INVAL, MGW_E_NOMEM. */
+int mgw_security_watch(struct mgw_security *sec, mgw_dev_watch_cb cb, void *arg);
+/* Remove the watcher (cb, arg); nothing happens if it is not registered. */
+void mgw_security_unwatch(struct mgw_security *sec, mgw_dev_watch_cb cb, void *arg);
+/* The registry tells security what changed (the store poller, the SIGHUP reload): one audit
+ * record (op "device-change", who "local-operator", the UE and the change; never a secret),
+ * then every watcher. Call it on the loop, after the registry answers with the new state. */
+void mgw_security_device_changed(struct mgw_security *sec, const char *ue,
+				 enum mgw_dev_change what);
 
 /* Uplink: bind id to its UE Service ID, set m->ori to it (or reject a spoof per policy),
  * check the destination against the allow-list and address-type table and the payload

@@ -47,6 +47,21 @@ struct mgw_device {
 	char *cose_kid;            /* its kid, lowercase hex (store copy, kv keys) */
 };
 
+/* ---- registry.c, registry_cache.c: the registry over the store ---- */
+struct reg_cache;
+struct mgw_regdb;
+/* One registry entry (YAML or JSON text of a one-element sequence) checked and built as a
+ * registry of one device, quietly; name heads the messages in err. */
+int sec_registry_row(void *ctx, const char *name, const char *buf, size_t len,
+		     struct mgw_registry **out, struct mgw_cfg_err *err);
+const struct mgw_device *sec_registry_first(const struct mgw_registry *r);
+struct reg_cache *sec_registry_cache(const struct mgw_registry *r);
+int reg_cache_alloc(void *ctx, struct mgw_regdb *db, size_t max, struct reg_cache **out);
+/* kind 0: by UE; else (enum mgw_cred, normalised value). */
+const struct mgw_device *reg_cache_get(struct reg_cache *c, unsigned kind, const char *value);
+const struct mgw_device *reg_cache_at(struct reg_cache *c, size_t i);
+size_t reg_cache_count(struct reg_cache *c);
+
 /* ---- policy.c ---- */
 
 /* Parse "TYPE:addr" / "TYPE:*". TYPE must be one of UE AS GROUP BC TOPIC; addr non-empty,
@@ -105,5 +120,29 @@ int sec_cose_commit(struct sec_cose *cs, struct mgw_store *st, const struct mgw_
 int sec_cose_protect(struct sec_cose *cs, struct mgw_store *st, void *ctx,
 		     const struct mgw_device *d, const struct mgw_msg *m, struct mgw_msg **out,
 		     struct sec_cose_why *why);
+
+/* ---- watch.c: the change notification ---- */
+
+struct sec_watch;
+int sec_watch_alloc(void *ctx, struct sec_watch **out);
+/* security.c: the instance's watchers */
+struct sec_watch *sec_watch_of(struct mgw_security *sec);
+/* Call every watcher for one change (no audit record). */
+void sec_watch_notify(struct mgw_security *sec, const char *ue, enum mgw_dev_change what);
+/* security.c: the one audit record (and log line) of a change; adapter: the one that serves
+ * (or served, for a removed device) the UE, MGW_IN_NONE if unknown. */
+void sec_change_record(struct mgw_security *sec, const char *ue, enum mgw_dev_change what,
+		       enum mgw_ingress adapter);
+
+/* One change a new registry makes (ue talloc'd under the array). */
+struct sec_change {
+	char *ue;
+	enum mgw_dev_change what;
+	enum mgw_ingress adapter;
+};
+/* What new changes against old: added and updated UEs in new's order, then removed ones in
+ * old's. *out is a talloc array under ctx (NULL when nothing changed). */
+int sec_watch_diff(void *ctx, const struct mgw_registry *old, const struct mgw_registry *new,
+		   struct sec_change **out, size_t *nout);
 
 #endif
