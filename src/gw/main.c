@@ -162,6 +162,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	talloc_free(gw->reload_cfg);
 	gw->reload_cfg = cfg;
 	LOGP(DGW, MGW_LOGL_NOTICE, "reloaded: %zu devices", mgw_registry_count(mgw_security_registry(gw->sec)));
+	mgw_north_client_sync_devices(gw->client, gw->sec); /* registration at the M5S */
 }
 
 static void on_usr1(evutil_socket_t sig, short what, void *arg)
@@ -346,6 +347,8 @@ static int gw_start(struct gw *gw)
 			fprintf(stderr, "msgin5g-gw: north.m5s: %s\n", why);
 			return 2;
 		}
+		if ((rc = mgw_north_client_sync_devices(gw->client, gw->sec)) != MGW_OK)
+			return 2;
 	} else {
 		LOGP(DGW, MGW_LOGL_NOTICE, "north.m5s absent: uplink messages stay queued");
 	}
