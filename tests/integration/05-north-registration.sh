@@ -1,0 +1,148 @@
+#!/bin/sh
+# 05 north, registration at the M5S on the devices' behalf (doc/interfaces.md
+# "Registration at the M5S", a project extension): the M5S is down when the gateway starts
+# with 3 devices (CoAP, SMS, MQTT); once it is back they arrive registered in one batched
+# request whose body has exactly the documented structure; a restart registers nothing
+# again; a SIGHUP that removes one device and adds five de-registers the one and registers
+# the five in requests of at most `batch` (4) UEs; the removed UE is then refused by the
+# gateway (404 UE_NOT_FOUND) and m5s-sim no longer routes to it.
+. "$top_srcdir/tests/lib/common.sh"
+. "$top_srcdir/tests/lib/north.sh"
+t_init
+cd "$T_DIR" || fail "cd"
+pki "$T_DIR/pki"
+simport=$(free_port)
+gwport=$(free_port)
+cat >devices.yaml <<'Y'
+- ue: ue-coap-1
+  coap: { psk_identity: sensor-1, psk: "secretPSK" }
+- ue: ue-sms-1
+  sms: { msisdn: "491701234567" }
+- ue: ue-mqtt-1
+  mqtt: { username: dev-1 }
+Y
+cat >gw.yaml <<Y
+store: gw.db
+devices: devices.yaml
+audit: audit.jsonl
+log: { level: info }
+north:
+  m5s:
+    api_root: https://127.0.0.1:$simport
+    tls: { ca: pki/ca.pem, cert: pki/gw.pem, key: pki/gw.key }
+    retry_min: 100ms
+    retry_max: 1s
+    registration: { gw_id: gw-1, api_root: "https://127.0.0.1:$gwport", batch: 4 }
+  listen:
+    port: $gwport
+    tls: { cert: pki/gw.pem, key: pki/gw.key, client_ca: pki/ca.pem }
+Y
+n=0
+ok() { n=$((n + 1)); echo "ok $n $*"; }
+REG='r["path"]=="/msgs-gwregistration/v1/registrations" and r["status"]==200'
+DEREG='r["path"]=="/msgs-gwregistration/v1/deregistrations" and r["status"]==200'
+
+"$GW" -T -c gw.yaml >dump.txt 2>&1 || fail "-T: $(cat dump.txt)"
+grep -q 'batch: 4' dump.txt && grep -q 'gw_id: "gw-1"' dump.txt || fail "-T does not show registration: $(cat dump.txt)"
+ok "-T prints north.m5s.registration"
+
+# 1. the M5S is down at start: the registration waits in the queue, retried with back-off
+bg "$GW" -c "$T_DIR/gw.yaml" 2>gw.log
+gw=$BG_PID
+wait_gw_ready gw.log
+wait_for_line gw.log 'registration of 3 UEs #[0-9]+: .*retry in' 20 || fail "no retried registration"
+grep -q 'registration sync: 3 UEs to register, 0 to de-register' gw.log || fail "sync line: $(grep sync gw.log)"
+ok "M5S down: registration of 3 UEs queued and retried"
+
+bg "$SIM" serve --listen 127.0.0.1:$simport --record "$T_DIR/sim.jsonl" --reg-state "$T_DIR/reg.json" \
+	--cert pki/m5s.pem --key pki/m5s.key --client-ca pki/ca.pem 2>sim.log
+sim=$BG_PID
+wait_records sim.jsonl 1 "$REG" 30 || fail "no registration reached m5s-sim: $(tail -n 5 gw.log)"
+sleep 1
+[ "$(records sim.jsonl "$REG")" = 1 ] || fail "$(records sim.jsonl "$REG") registration requests, expected 1"
+body_of sim.jsonl 0 "$REG" >reg1.json
+python3 - reg1.json "https://127.0.0.1:$gwport" <<'PY' || fail "registration body: $(cat reg1.json)"
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert sorted(b) == ["gwApiRoot", "gwId", "ues"], sorted(b)
+assert b["gwId"] == "gw-1" and b["gwApiRoot"] == sys.argv[2], b
+want = {"ue-coap-1": "COAP", "ue-sms-1": "SMS", "ue-mqtt-1": "MQTT"}
+assert len(b["ues"]) == 3, b["ues"]
+for u in b["ues"]:
+    assert sorted(u) == ["commAvail", "maxSegSize", "mechanism", "ueServiceId"], u
+    assert want.pop(u["ueServiceId"]) == u["mechanism"], u
+    assert u["maxSegSize"] == 2048 and u["commAvail"] is True, u
+assert not want, want
+PY
+[ "$(records sim.jsonl "$REG and r['valid']")" = 1 ] || fail "m5s-sim found the body invalid"
+wait_for_line gw.log 'registration of 3 UEs at the M5S: 3 done, 0 refused' 10 || fail "result not logged"
+ok "M5S back: one batched registration of the 3 UEs, body as documented"
+
+# 2. a restart registers nothing again
+kill -TERM $gw; wait $gw; rc=$?; [ $rc -eq 0 ] || fail "gateway exit $rc"
+bg "$GW" -c "$T_DIR/gw.yaml" 2>gw2.log
+gw=$BG_PID
+wait_gw_ready gw2.log
+grep -q 'registration sync: 0 UEs to register, 0 to de-register' gw2.log || fail "restart sync: $(grep sync gw2.log)"
+sleep 1.5
+[ "$(records sim.jsonl 'r["path"].startswith("/msgs-gwregistration")')" = 1 ] || fail "the restart re-registered"
+ok "restart: nothing registered again"
+
+PUSH="$SIM push --url https://127.0.0.1:$gwport/msgg-n3gdelivery/v1/deliver-message --cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --n3g --from AS:as-1"
+$PUSH --to UE:ue-mqtt-1 --msg-id dl-1 --registered reg.json >push1.txt 2>&1 || fail "push to a registered UE: $(cat push1.txt)"
+grep -q 'HTTP 204' push1.txt || fail "push 1: $(cat push1.txt)"
+ok "push to registered ue-mqtt-1: routed, 204"
+
+# 3. SIGHUP: ue-mqtt-1 removed, five added: one de-registration, registrations of 4 + 1
+cat >devices.yaml <<'Y'
+- ue: ue-coap-1
+  coap: { psk_identity: sensor-1, psk: "secretPSK" }
+- ue: ue-sms-1
+  sms: { msisdn: "491701234567" }
+Y
+for i in 1 2 3 4 5; do
+	printf -- '- ue: ue-new-%d\n  coap: { psk_identity: new-%d, psk: "k%d" }\n' $i $i $i >>devices.yaml
+done
+kill -HUP $gw
+wait_records sim.jsonl 1 "$DEREG" 20 || fail "no de-registration reached m5s-sim: $(tail -n 5 gw2.log)"
+wait_records sim.jsonl 3 "$REG" 20 || fail "the five new UEs were not registered"
+sleep 1
+[ "$(records sim.jsonl "$DEREG")" = 1 ] || fail "more than one de-registration"
+body_of sim.jsonl 0 "$DEREG" >dereg.json
+python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); assert b == {"gwId": "gw-1", "ues": ["ue-mqtt-1"]}, b' dereg.json ||
+	fail "de-registration body: $(cat dereg.json)"
+python3 - sim.jsonl <<'PY' || fail "batches of the five"
+import json, sys
+rs = [r["body"] for r in map(json.loads, open(sys.argv[1]))
+      if r["path"].endswith("/registrations") and r["status"] == 200][1:]
+sizes = sorted(len(b["ues"]) for b in rs)
+assert sizes == [1, 4], sizes
+got = sorted(u["ueServiceId"] for b in rs for u in b["ues"])
+assert got == ["ue-new-%d" % i for i in range(1, 6)], got
+PY
+ok "SIGHUP: ue-mqtt-1 de-registered, five new UEs in requests of 4 and 1"
+python3 -c '
+import json, sys
+ues = json.load(open(sys.argv[1]))["gateways"]["gw-1"]["ues"]
+assert "ue-mqtt-1" not in ues and len(ues) == 7, sorted(ues)' reg.json || fail "m5s-sim state: $(cat reg.json)"
+ok "m5s-sim keeps 7 registered UEs for gw-1, without ue-mqtt-1"
+
+# 4. the removed UE: m5s-sim does not route to it, the gateway answers 404 UE_NOT_FOUND
+$PUSH --to UE:ue-mqtt-1 --msg-id dl-2 --registered reg.json >push2.txt 2>&1
+rc=$?
+[ $rc -eq 4 ] || fail "m5s-sim routed to a de-registered UE (exit $rc): $(cat push2.txt)"
+grep -q 'not registered' push2.txt || fail "push 2: $(cat push2.txt)"
+ok "m5s-sim push --registered: ue-mqtt-1 not routed (exit 4)"
+$PUSH --to UE:ue-mqtt-1 --msg-id dl-3 >push3.txt 2>&1
+grep -q 'HTTP 404' push3.txt && grep -q 'UE_NOT_FOUND' push3.txt || fail "push to the removed UE: $(cat push3.txt)"
+ok "gateway: push to removed ue-mqtt-1 answered 404 UE_NOT_FOUND"
+$PUSH --to UE:ue-new-5 --msg-id dl-4 --registered reg.json >push4.txt 2>&1 || fail "push to a new UE: $(cat push4.txt)"
+ok "push to newly registered ue-new-5: 204"
+
+[ "$(sqlite3 gw.db "select count(*) from queue where origin='GW:registration' and state<>2")" = 0 ] ||
+	fail "registration entries not done: $(sqlite3 gw.db "select id,state,attempts from queue where origin='GW:registration'")"
+ok "every registration entry DONE in the store"
+
+kill -TERM $gw; wait $gw; rc=$?; T_PIDS=" $sim"
+[ $rc -eq 0 ] || fail "gateway exit $rc"
+echo "# $n checks"
