@@ -50,7 +50,7 @@ ok "-T prints north.m5s.registration"
 bg "$GW" -c "$T_DIR/gw.yaml" 2>gw.log
 gw=$BG_PID
 wait_gw_ready gw.log
-wait_for_line gw.log 'registration of 3 UEs #[0-9]+: .*retry in' 20 || fail "no retried registration"
+wait_for_line gw.log 'registration of 3 UEs #[0-9]+: .*retry in .*attempt 3' 20 || fail "no retried registration"
 grep -q 'registration sync: 3 UEs to register, 0 to de-register' gw.log || fail "sync line: $(grep sync gw.log)"
 ok "M5S down: registration of 3 UEs queued and retried"
 
