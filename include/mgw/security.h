@@ -94,6 +94,9 @@ struct mgw_audit_rec {
 	const char *cause;      /* machine-readable: "OK", "SPOOF", "POLICY_DEST", ... */
 	const char *detail;     /* one line, no payload, no key material */
 	const char *protection; /* "transport", "sign", "encrypt", "cose" */
+	const char *op;  /* NULL: a verdict on a message (dir is written); else the management
+			  * operation ("device-change"), written instead of dir */
+	const char *who; /* who made the change ("local-operator"), may be NULL */
 };
 /* MGW_OK, or MGW_E_IO when the record could not be written whole (logged once per episode
  * of failures, counted). */
@@ -138,10 +141,33 @@ struct mgw_security;
 int mgw_security_alloc(void *ctx, const struct mgw_policy *pol, struct mgw_registry *reg,
 		       struct mgw_audit *audit, struct mgw_store *store, struct mgw_security **out);
 void mgw_security_free(struct mgw_security *sec);
-/* SIGHUP: swap in a new registry and policy atomically; the old registry is freed. */
+/* SIGHUP: swap in a new registry and policy atomically; the old registry is freed. Every
+ * device added, updated (a credential or key changed) or removed is then announced with
+ * mgw_security_device_changed(). */
 int mgw_security_reload(struct mgw_security *sec, const struct mgw_policy *pol,
 			struct mgw_registry *reg);
 const struct mgw_registry *mgw_security_registry(const struct mgw_security *sec);
+
+/* ---- change notification (src/security/watch.c; doc/internals/security.md "Changes") ----
+ * What happened to one registered device. UPDATED: any credential or key changed (PSK,
+ * PSK identity, certificate or RPK fingerprint, certificate subject, MSISDN, MQTT username,
+ * COSE key): sessions and traffic proved with the old one MUST be refused from then on. */
+enum mgw_dev_change { MGW_DEV_ADDED = 1, MGW_DEV_UPDATED, MGW_DEV_REMOVED };
+const char *mgw_dev_change_name(enum mgw_dev_change what); /* "added", "updated", "removed" */
+typedef void (*mgw_dev_watch_cb)(void *arg, const char *ue, enum mgw_dev_change what);
+/* Register a watcher (core, adapters, north registration): called on the loop after the
+ * registry changed, once per UE changed, in registration order; ue is valid during the call
+ * only. The registry already answers with the new state when it is called. A watcher may
+ * call mgw_security_unwatch() on itself (or another) from inside its callback. Watchers are
+ * dropped when the security instance is freed. MGW_E_INVAL, MGW_E_NOMEM. */
+int mgw_security_watch(struct mgw_security *sec, mgw_dev_watch_cb cb, void *arg);
+/* Remove the watcher (cb, arg); nothing happens if it is not registered. */
+void mgw_security_unwatch(struct mgw_security *sec, mgw_dev_watch_cb cb, void *arg);
+/* The registry tells security what changed (the store poller, the SIGHUP reload): one audit
+ * record (op "device-change", who "local-operator", the UE and the change; never a secret),
+ * then every watcher. Call it on the loop, after the registry answers with the new state. */
+void mgw_security_device_changed(struct mgw_security *sec, const char *ue,
+				 enum mgw_dev_change what);
 
 /* Uplink: bind id to its UE Service ID, set m->ori to it (or reject a spoof per policy),
  * check the destination against the allow-list and address-type table and the payload

@@ -221,7 +221,9 @@ static char *record_line(const struct mgw_audit_rec *r, size_t *len)
 	size_t n;
 
 	fmt_time(when, sizeof(when));
-	if (!o || put(o, "time", when) < 0 || put(o, "dir", mgw_dir_name(r->dir)) < 0 ||
+	if (!o || put(o, "time", when) < 0 ||
+	    (r->op ? put(o, "op", r->op) < 0 || put(o, "who", r->who) < 0
+		   : put(o, "dir", mgw_dir_name(r->dir)) < 0) ||
 	    put(o, "adapter", mgw_ingress_name(r->adapter)) < 0)
 		goto out;
 	if (r->claimed) {

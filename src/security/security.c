@@ -55,6 +55,7 @@ struct mgw_security {
 	struct mgw_audit *audit; /* borrowed; NULL: no audit (unit tests) */
 	struct mgw_store *store; /* borrowed; NULL in unit tests */
 	struct sec_cose *cose;   /* downlink counters and COSE counters (cose_gw.c) */
+	struct sec_watch *watch; /* change watchers (watch.c) */
 };
 
 /* ---------------------------------------------------------------- identities */
@@ -153,7 +154,8 @@ int mgw_security_alloc(void *ctx, const struct mgw_policy *pol, struct mgw_regis
 		goto out;
 	}
 	if ((rc = policy_copy(sec, pol, &sec->pol)) != MGW_OK ||
-	    (rc = sec_cose_alloc(sec, &sec->cose)) != MGW_OK)
+	    (rc = sec_cose_alloc(sec, &sec->cose)) != MGW_OK ||
+	    (rc = sec_watch_alloc(sec, &sec->watch)) != MGW_OK)
 		goto out;
 	sec->reg = talloc_steal(sec, reg);
 	sec->audit = audit;
@@ -174,62 +176,57 @@ void mgw_security_free(struct mgw_security *sec)
 	talloc_free(sec);
 }
 
-static bool same_str(const char *a, const char *b)
+struct sec_watch *sec_watch_of(struct mgw_security *sec)
 {
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+	return sec->watch;
 }
 
-/* What a reload changes, for the operator: devices added, removed, and devices whose
- * credentials changed. PSKs are compared in constant time and never printed. */
-static void log_changes(const struct mgw_registry *old, const struct mgw_registry *new)
+/* Count what a reload changes, for the operator (each change is audited on its own). */
+static void log_changes(const struct mgw_registry *new, const struct sec_change *c, size_t n)
 {
-	size_t added = 0, removed = 0, changed = 0;
+	size_t k[MGW_DEV_REMOVED + 1] = { 0 };
 
-	for (size_t i = 0; i < mgw_registry_count(new); i++) {
-		const struct mgw_device *n = mgw_registry_at(new, i);
-		const struct mgw_device *o = mgw_registry_by_ue(old, n->ue);
-
-		if (!o) {
-			added++;
-			continue;
-		}
-		if (o->psk_len != n->psk_len ||
-		    (n->psk_len && CRYPTO_memcmp(o->psk, n->psk, n->psk_len) != 0) ||
-		    !same_str(o->psk_identity, n->psk_identity) ||
-		    !same_str(o->cert_fp, n->cert_fp) || !same_str(o->cert_subject, n->cert_subject) ||
-		    !same_str(o->rpk_fp, n->rpk_fp) || !same_str(o->msisdn, n->msisdn) ||
-		    !same_str(o->mqtt_user, n->mqtt_user) || !same_str(o->cose_kid, n->cose_kid)) {
-			changed++;
-			LOGP(DSEC, MGW_LOGL_INFO, "reload: credentials of %s changed", n->ue);
-		}
-	}
-	for (size_t i = 0; i < mgw_registry_count(old); i++)
-		if (!mgw_registry_by_ue(new, mgw_registry_at(old, i)->ue))
-			removed++;
+	for (size_t i = 0; i < n; i++)
+		k[c[i].what]++;
 	LOGP(DSEC, MGW_LOGL_NOTICE,
 	     "security reloaded: %zu devices (%zu added, %zu removed, %zu with new credentials)",
-	     mgw_registry_count(new), added, removed, changed);
+	     mgw_registry_count(new), k[MGW_DEV_ADDED], k[MGW_DEV_REMOVED], k[MGW_DEV_UPDATED]);
 }
 
 int mgw_security_reload(struct mgw_security *sec, const struct mgw_policy *pol,
 			struct mgw_registry *reg)
 {
 	struct sec_policy *p = NULL;
+	struct sec_change *c = NULL;
+	size_t n = 0;
 	int rc;
 
 	if (!sec || !reg)
 		return MGW_E_INVAL;
 	/* build everything new first: a failure leaves the running state untouched */
 	if ((rc = policy_copy(sec, pol, &p)) != MGW_OK)
-		return rc;
+		goto out;
+	if (reg != sec->reg && (rc = sec_watch_diff(p, sec->reg, reg, &c, &n)) != MGW_OK)
+		goto out;
 	talloc_free(sec->pol);
 	sec->pol = p;
+	p = NULL;
 	if (reg != sec->reg) {
-		log_changes(sec->reg, reg);
+		log_changes(reg, c, n);
 		talloc_free(sec->reg);
 		sec->reg = talloc_steal(sec, reg);
 	}
-	return MGW_OK;
+	/* the registry answers with the new state: now tell the watchers, one change at a time
+	 * (a removed device's adapter is the one it had) */
+	for (size_t i = 0; i < n; i++) {
+		sec_change_record(sec, c[i].ue, c[i].what, c[i].adapter);
+		sec_watch_notify(sec, c[i].ue, c[i].what);
+	}
+	rc = MGW_OK;
+out:
+	talloc_free(c);
+	talloc_free(p);
+	return rc;
 }
 
 const struct mgw_registry *mgw_security_registry(const struct mgw_security *sec)
@@ -549,4 +546,33 @@ void mgw_security_audit_reject(struct mgw_security *sec, enum mgw_dir dir,
 			snprintf(v.ue, sizeof(v.ue), "%s", d->ue);
 	}
 	record(sec, dir, adapter, claimed, msg_id, &v, NULL);
+}
+
+void sec_change_record(struct mgw_security *sec, const char *ue, enum mgw_dev_change what,
+		       enum mgw_ingress adapter)
+{
+	static const char *const causes[] = {
+		[MGW_DEV_ADDED] = "DEVICE_ADDED",
+		[MGW_DEV_UPDATED] = "DEVICE_UPDATED",
+		[MGW_DEV_REMOVED] = "DEVICE_REMOVED",
+	};
+	char detail[MGW_DIAG_TEXT_MAX];
+	struct mgw_audit_rec r = {
+		.adapter = adapter,
+		.ue = ue,
+		.accept = true,
+		.cause = causes[what],
+		.detail = detail,
+		.op = "device-change",
+		.who = "local-operator",
+	};
+	char shown[MGW_ID_MAX + 1];
+
+	snprintf(detail, sizeof(detail), "device %s by the local operator%s",
+		 mgw_dev_change_name(what),
+		 what == MGW_DEV_UPDATED ? " (credentials or keys changed)" : "");
+	if (sec->audit)
+		(void)mgw_audit_write(sec->audit, &r); /* the writer logs and counts a failure */
+	LOGP(DSEC, MGW_LOGL_INFO, "device %s %s (%s)", safe(shown, sizeof(shown), ue),
+	     mgw_dev_change_name(what), mgw_ingress_name(adapter));
 }

@@ -101,4 +101,28 @@ int sec_cose_protect(struct sec_cose *cs, struct mgw_store *st, void *ctx,
 		     const struct mgw_device *d, const struct mgw_msg *m, struct mgw_msg **out,
 		     struct sec_cose_why *why);
 
+/* ---- watch.c: the change notification ---- */
+
+struct sec_watch;
+int sec_watch_alloc(void *ctx, struct sec_watch **out);
+/* security.c: the instance's watchers */
+struct sec_watch *sec_watch_of(struct mgw_security *sec);
+/* Call every watcher for one change (no audit record). */
+void sec_watch_notify(struct mgw_security *sec, const char *ue, enum mgw_dev_change what);
+/* security.c: the one audit record (and log line) of a change; adapter: the one that serves
+ * (or served, for a removed device) the UE, MGW_IN_NONE if unknown. */
+void sec_change_record(struct mgw_security *sec, const char *ue, enum mgw_dev_change what,
+		       enum mgw_ingress adapter);
+
+/* One change a new registry makes (ue talloc'd under the array). */
+struct sec_change {
+	char *ue;
+	enum mgw_dev_change what;
+	enum mgw_ingress adapter;
+};
+/* What new changes against old: added and updated UEs in new's order, then removed ones in
+ * old's. *out is a talloc array under ctx (NULL when nothing changed). */
+int sec_watch_diff(void *ctx, const struct mgw_registry *old, const struct mgw_registry *new,
+		   struct sec_change **out, size_t *nout);
+
 #endif

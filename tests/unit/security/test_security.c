@@ -892,6 +892,115 @@ static json_t *line_at(const char *buf, size_t i)
 	return j;
 }
 
+/* ---------------------------------------------------------------- change notification */
+
+struct seen {
+	char log[512];
+	struct mgw_security *sec;
+	bool unwatch_self; /* remove the watcher from inside its first call */
+	bool saw_new_state;
+};
+
+static void on_change(void *arg, const char *ue, enum mgw_dev_change what)
+{
+	struct seen *s = arg;
+	size_t n = strlen(s->log);
+
+	snprintf(s->log + n, sizeof(s->log) - n, "%s%s:%s", n ? " " : "", ue,
+		 mgw_dev_change_name(what));
+	/* the registry already answers with the new state */
+	s->saw_new_state = (what == MGW_DEV_REMOVED) ==
+			   !mgw_registry_by_ue(mgw_security_registry(s->sec), ue);
+	if (s->unwatch_self)
+		mgw_security_unwatch(s->sec, on_change, s);
+}
+
+START_TEST(reload_notifies_changes)
+{
+	/* ue-coap-1 re-keyed, ue-coap-2 unchanged (allow list changed: not a credential),
+	 * ue-coap-3 / ue-sms-1 removed, ue-mqtt-1 username changed, ue-new added */
+	static const char y2[] =
+		"- ue: ue-coap-1\n  coap: { psk_identity: sensor-1, psk: \"other-key\" }\n"
+		"- ue: ue-coap-2\n  coap: { cert_fingerprint: \"" FP_LOWER "\" }\n"
+		"  allow: [ \"AS:as-1\" ]\n"
+		"- ue: ue-mqtt-1\n  mqtt: { username: dev-2 }\n"
+		"- ue: ue-new\n  sms: { msisdn: \"491700000000\" }\n";
+	char dir[] = "/tmp/mgw-watch-XXXXXX", path[64], why[128], *buf;
+	struct mgw_registry *r2 = NULL;
+	struct mgw_cfg_err err = { { 0 } };
+	struct mgw_audit *a = NULL;
+	struct mgw_security *sec;
+	struct seen s1 = { .log = "" }, s2 = { .log = "", .unwatch_self = true };
+	size_t len;
+	json_t *j;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.jsonl", dir);
+	ck_assert_int_eq(mgw_audit_open(ctx, path, &a, why, sizeof(why)), MGW_OK);
+	sec = sec_new(NULL, a);
+	s1.sec = s2.sec = sec;
+	ck_assert_int_eq(mgw_security_watch(sec, NULL, &s1), MGW_E_INVAL);
+	ck_assert_int_eq(mgw_security_watch(NULL, on_change, &s1), MGW_E_INVAL);
+	ck_assert_int_eq(mgw_security_watch(sec, on_change, &s1), MGW_OK);
+	ck_assert_int_eq(mgw_security_watch(sec, on_change, &s2), MGW_OK);
+	ck_assert_int_eq(mgw_registry_load_buf(ctx, "d2.yaml", y2, strlen(y2), &r2, &err), MGW_OK);
+	ck_assert_int_eq(mgw_security_reload(sec, NULL, r2), MGW_OK);
+	ck_assert_str_eq(s1.log, "ue-coap-1:updated ue-mqtt-1:updated ue-new:added "
+				 "ue-coap-3:removed ue-sms-1:removed");
+	ck_assert(s1.saw_new_state);
+	ck_assert_str_eq(s2.log, "ue-coap-1:updated"); /* it removed itself in its first call */
+
+	/* a live change (the store poller's path): one record, the watchers */
+	s1.log[0] = '\0';
+	mgw_security_device_changed(sec, "ue-new", MGW_DEV_UPDATED);
+	mgw_security_device_changed(sec, "ue-x", (enum mgw_dev_change)0); /* ignored */
+	ck_assert_str_eq(s1.log, "ue-new:updated");
+	mgw_security_unwatch(sec, on_change, &s1);
+	mgw_security_device_changed(sec, "ue-new", MGW_DEV_REMOVED);
+	ck_assert_str_eq(s1.log, "ue-new:updated");
+
+	/* the same reload again changes nothing */
+	ck_assert_int_eq(mgw_security_reload(sec, NULL, r2), MGW_OK);
+
+	/* one audit record per change, never a secret */
+	buf = slurp(path, &len);
+	ck_assert_ptr_null(strstr(buf, "other-key"));
+	ck_assert_ptr_null(strstr(buf, PSK));
+	ck_assert_ptr_null(strstr(buf, "\"dir\""));
+	j = line_at(buf, 0);
+	ck_assert_str_eq(jget(j, "op"), "device-change");
+	ck_assert_str_eq(jget(j, "who"), "local-operator");
+	ck_assert_str_eq(jget(j, "ue"), "ue-coap-1");
+	ck_assert_str_eq(jget(j, "adapter"), "coap");
+	ck_assert_str_eq(jget(j, "cause"), "DEVICE_UPDATED");
+	ck_assert_str_eq(jget(j, "decision"), "accept");
+	json_decref(j);
+	j = line_at(buf, 4);
+	ck_assert_str_eq(jget(j, "ue"), "ue-sms-1");
+	ck_assert_str_eq(jget(j, "adapter"), "sms"); /* the adapter it had */
+	ck_assert_str_eq(jget(j, "cause"), "DEVICE_REMOVED");
+	json_decref(j);
+	j = line_at(buf, 6);
+	ck_assert_str_eq(jget(j, "ue"), "ue-new");
+	ck_assert_str_eq(jget(j, "cause"), "DEVICE_REMOVED");
+	json_decref(j);
+	{
+		size_t lines = 0;
+
+		for (size_t i = 0; i < len; i++)
+			lines += buf[i] == '\n';
+		ck_assert_uint_eq(lines, 7); /* 5 from the reload, 2 live */
+	}
+	free(buf);
+	mgw_security_free(sec);
+	mgw_audit_close(a);
+	unlink(path);
+	rmdir(dir);
+	ck_assert_str_eq(mgw_dev_change_name(MGW_DEV_ADDED), "added");
+	ck_assert_str_eq(mgw_dev_change_name((enum mgw_dev_change)9), "unknown");
+}
+END_TEST
+
 START_TEST(audit_file)
 {
 	char dir[] = "/tmp/mgw-audit-XXXXXX", path[64], rotated[64];
@@ -1124,6 +1233,7 @@ static Suite *security_suite(void)
 	tcase_add_test(tc, payload_limit);
 	tcase_add_test(tc, downlink);
 	tcase_add_test(tc, reload_swaps_registry);
+	tcase_add_test(tc, reload_notifies_changes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("audit");
