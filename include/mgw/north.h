@@ -87,16 +87,14 @@ void mgw_north_client_kick(struct mgw_north_client *c);
  * back to ACCEPTED at the next start (at-least-once; the M5S deduplicates on msgId). */
 void mgw_north_client_free(struct mgw_north_client *c);
 
-/* Registration at the M5S (cfg->registration enabled; else both are no-ops returning
- * MGW_OK). Sync: every device of sec's registry not yet registered is registered, every
- * UE registered earlier and no longer in the registry de-registered (start-up, SIGHUP):
- * durable NORTH entries of up to batch UEs each, state kept in the store's kv
- * ("m5s.reg"), so a restart registers only what changed. Changed: one UE added, updated
- * or removed (the registry's change notification); the changes of one loop turn go out
- * together. */
+/* Registration at the M5S (cfg->registration enabled; else a no-op returning MGW_OK):
+ * every device of sec's registry not yet registered is registered, every UE registered
+ * earlier and no longer in the registry de-registered (a walk of the registry: once at
+ * start-up). Durable NORTH entries of up to batch UEs each; the state is kept in the
+ * store's kv ("m5s.reg"), so a restart registers only what changed. Live changes after
+ * that (SIGHUP, gwctl devices) come from the change notification of security.h, which the
+ * client watches while registration is on; the changes of one loop turn go out together. */
 int mgw_north_client_sync_devices(struct mgw_north_client *c, struct mgw_security *sec);
-/* what: 1 added, 2 updated, 3 removed (enum mgw_dev_change of security.h) */
-void mgw_north_client_device_changed(struct mgw_north_client *c, const char *ue, int what);
 
 struct mgw_north_stats {
 	uint64_t sent, ok, stored, failed, retried;

@@ -162,7 +162,6 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	talloc_free(gw->reload_cfg);
 	gw->reload_cfg = cfg;
 	LOGP(DGW, MGW_LOGL_NOTICE, "reloaded: %zu devices", mgw_registry_count(mgw_security_registry(gw->sec)));
-	mgw_north_client_sync_devices(gw->client, gw->sec); /* registration at the M5S */
 }
 
 static void on_usr1(evutil_socket_t sig, short what, void *arg)

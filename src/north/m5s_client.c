@@ -50,6 +50,7 @@
 #include <mgw/log.h>
 #include <mgw/msg.h>
 #include <mgw/north.h>
+#include <mgw/security.h>
 #include <mgw/store.h>
 #include <mgw/tls_policy.h>
 
@@ -1096,6 +1097,14 @@ static void notify_hook(void *arg)
 	mgw_north_client_kick(arg);
 }
 
+/* the registry's change notification (include/mgw/security.h): registration at the M5S */
+static void on_dev_change(void *arg, const char *ue, enum mgw_dev_change what)
+{
+	struct mgw_north_client *c = arg;
+
+	m5s_reg_changed(c->reg, mgw_core_security(c->core), ue, (int)what);
+}
+
 /* ---- life cycle ---- */
 
 static int client_destructor(struct mgw_north_client *c)
@@ -1103,6 +1112,8 @@ static int client_destructor(struct mgw_north_client *c)
 	c->stopping = true;
 	if (c->core)
 		mgw_core_set_notify(c->core, MGW_Q_NORTH, NULL, NULL);
+	if (c->reg)
+		mgw_security_unwatch(mgw_core_security(c->core), on_dev_change, c);
 	/* abandoned requests: their entries stay INFLIGHT until the next open */
 	while (c->xfers)
 		talloc_free(c->xfers);
@@ -1273,9 +1284,12 @@ int mgw_north_client_start(void *ctx, struct event_base *base, const struct mgw_
 	}
 	c->core = core;
 	if (cfg->registration && cfg->registration->enable &&
-	    (rc = m5s_reg_alloc(c, cfg->registration, root, store, base, notify_hook, c,
-				&c->reg)) != MGW_OK)
+	    ((rc = m5s_reg_alloc(c, cfg->registration, root, store, base, notify_hook, c,
+				 &c->reg)) != MGW_OK ||
+	     (rc = mgw_security_watch(mgw_core_security(core), on_dev_change, c)) != MGW_OK)) {
+		TALLOC_FREE(c->reg); /* not watching: the destructor must not unwatch */
 		goto out;
+	}
 	mgw_core_set_notify(core, MGW_Q_NORTH, notify_hook, c);
 	LOG_M5S(MGW_LOGL_INFO, "client to %s (%s, at most %zu in flight)", root,
 		c->http2 ? (c->https ? "h2" : "h2c") : "HTTP/1.1", c->max_inflight);
@@ -1300,12 +1314,6 @@ int mgw_north_client_sync_devices(struct mgw_north_client *c, struct mgw_securit
 	if (!c || !c->reg)
 		return MGW_OK;
 	return m5s_reg_sync(c->reg, sec);
-}
-
-void mgw_north_client_device_changed(struct mgw_north_client *c, const char *ue, int what)
-{
-	if (c && c->reg)
-		m5s_reg_changed(c->reg, mgw_core_security(c->core), ue, what);
 }
 
 void mgw_north_client_stats(const struct mgw_north_client *c, struct mgw_north_stats *st)

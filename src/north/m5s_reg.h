@@ -38,6 +38,7 @@ int m5s_reg_request(struct m5s_reg *r, void *ctx, const struct mgw_store_entry *
 int m5s_reg_answer(struct m5s_reg *r, struct mgw_security *sec, const void *blob, size_t blob_len,
 		   long status, const char *resp, size_t resp_len, char *cause, size_t cap);
 int m5s_reg_sync(struct m5s_reg *r, struct mgw_security *sec);
+/* what: enum mgw_dev_change (security.h) */
 void m5s_reg_changed(struct m5s_reg *r, struct mgw_security *sec, const char *ue, int what);
 
 #endif

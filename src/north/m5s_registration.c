@@ -44,10 +44,20 @@ struct m5s_reg {
 	json_t *del; /* pending: UE Service IDs to de-register */
 	struct event *flush_ev;
 	uint64_t seq;
+	bool closing; /* the client is going: entries without a callback */
 };
+
+static void flush_list(struct m5s_reg *r, const char *op, json_t *ues);
 
 static int reg_destructor(struct m5s_reg *r)
 {
+	/* changes of this last turn are in the kv already: their entries must join the batch
+	 * that the store writes at close, or a restart would take them as sent */
+	r->closing = true;
+	if (r->add && r->del) {
+		flush_list(r, OP_REG, r->add);
+		flush_list(r, OP_DEREG, r->del);
+	}
 	json_decref(r->add);
 	json_decref(r->del);
 	if (r->flush_ev)
@@ -175,7 +185,7 @@ static int enqueue_chunk(struct m5s_reg *r, const char *op, json_t *ues, size_t 
 		.q = MGW_Q_NORTH, .origin = M5S_REG_ORIGIN, .msg_id = id,
 		.order_key = M5S_REG_ORIGIN, .blob = blob, .blob_len = strlen(blob), .keep = true,
 	};
-	if ((rc = mgw_store_enqueue(r->store, &in, enqueued, r)) != MGW_OK)
+	if ((rc = mgw_store_enqueue(r->store, &in, r->closing ? NULL : enqueued, r)) != MGW_OK)
 		LOGP_RC(DNORTH, MGW_LOGL_ERROR, rc, "m5s: %s of %zu UEs not queued", op, n);
 out:
 	free(blob);
@@ -429,7 +439,7 @@ void m5s_reg_changed(struct m5s_reg *r, struct mgw_security *sec, const char *ue
 	const struct mgw_device *d;
 	int rc;
 
-	if (what == 3) /* MGW_DEV_REMOVED */
+	if (what == MGW_DEV_REMOVED)
 		rc = queue_del(r, ue);
 	else if ((d = mgw_registry_by_ue(mgw_security_registry(sec), ue)))
 		rc = queue_add(r, d);
