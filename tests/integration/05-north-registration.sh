@@ -5,7 +5,8 @@
 # request whose body has exactly the documented structure; a restart registers nothing
 # again; a SIGHUP that removes one device and adds five de-registers the one and registers
 # the five in requests of at most `batch` (4) UEs; the removed UE is then refused by the
-# gateway (404 UE_NOT_FOUND) and m5s-sim no longer routes to it.
+# gateway (404 UE_NOT_FOUND) and m5s-sim no longer routes to it; a registration the M5S
+# refuses (403) is audited and tried again at the next start.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/north.sh"
 t_init
@@ -142,6 +143,36 @@ ok "push to newly registered ue-new-5: 204"
 [ "$(sqlite3 gw.db "select count(*) from queue where origin='GW:registration' and state<>2")" = 0 ] ||
 	fail "registration entries not done: $(sqlite3 gw.db "select id,state,attempts from queue where origin='GW:registration'")"
 ok "every registration entry DONE in the store"
+
+# 5. the M5S refuses a registration (403, final): logged, audited, not marked registered,
+# registered at the next start
+echo 'path=*/registrations status=403' >script.txt
+stop_pid $sim; T_PIDS=" $gw"
+bg "$SIM" serve --listen 127.0.0.1:$simport --record "$T_DIR/sim.jsonl" --reg-state "$T_DIR/reg.json" \
+	--cert pki/m5s.pem --key pki/m5s.key --client-ca pki/ca.pem --script script.txt 2>sim2.log
+sim=$BG_PID
+wait_for_line sim2.log 'listening on' 20 || fail "m5s-sim did not restart"
+printf -- '- ue: ue-refused\n  sms: { msisdn: "491700000009" }\n' >>devices.yaml
+kill -HUP $gw
+wait_for_line gw2.log 'registration of UE ue-refused refused by the M5S: HTTP 403' 20 || fail "refusal not logged"
+wait_for_line audit.jsonl '"cause":"REGISTRATION_REFUSED"' 5 || fail "refusal not audited"
+grep '"cause":"REGISTRATION_REFUSED"' audit.jsonl | grep -q 'ue-refused' || fail "audit record does not name the UE"
+kill -TERM $gw; wait $gw; rc=$?; T_PIDS=" $sim"
+[ $rc -eq 0 ] || fail "gateway exit $rc"
+[ "$(sqlite3 gw.db "select count(*) from kv where ns='m5s.reg' and key='ue-refused'")" = 0 ] ||
+	fail "a refused UE is marked registered"
+ok "M5S refuses (403): logged, audited REGISTRATION_REFUSED, not marked registered"
+: >script.txt
+kill -HUP $sim
+sleep 0.5
+bg "$GW" -c "$T_DIR/gw.yaml" 2>gw3.log
+gw=$BG_PID
+wait_gw_ready gw3.log
+grep -q 'registration sync: 1 UE to register, 0 to de-register' gw3.log || fail "restart after refusal: $(grep sync gw3.log)"
+wait_for_line gw3.log 'registration of 1 UE at the M5S: 1 done' 20 || fail "ue-refused not registered after restart"
+python3 -c 'import json,sys; assert "ue-refused" in json.load(open(sys.argv[1]))["gateways"]["gw-1"]["ues"]' reg.json ||
+	fail "m5s-sim does not have ue-refused"
+ok "restart: the refused UE registered again"
 
 kill -TERM $gw; wait $gw; rc=$?; T_PIDS=" $sim"
 [ $rc -eq 0 ] || fail "gateway exit $rc"
