@@ -65,9 +65,9 @@ static int reg_destructor(struct m5s_reg *r)
 	return 0;
 }
 
-static const char *mechanism(const struct mgw_device *d)
+static const char *mechanism(enum mgw_ingress adapter)
 {
-	switch (mgw_device_adapter(d)) {
+	switch (adapter) {
 	case MGW_IN_SMS:
 		return "SMS";
 	case MGW_IN_COAP:
@@ -107,9 +107,9 @@ static void schedule(struct m5s_reg *r)
 	event_active(r->flush_ev, EV_TIMEOUT, 0);
 }
 
-static int queue_add(struct m5s_reg *r, const struct mgw_device *d)
+static int queue_add(struct m5s_reg *r, const char *ue, enum mgw_ingress adapter)
 {
-	const char *ue = mgw_device_ue(d), *mech = mechanism(d);
+	const char *mech = mechanism(adapter);
 	json_t *o;
 	int rc;
 
@@ -368,69 +368,65 @@ out:
 	return rc;
 }
 
-struct gone {
+struct sync {
 	struct m5s_reg *r;
-	const struct mgw_registry *reg;
-	json_t *ues;
+	struct mgw_security *sec;
+	json_t *gone; /* UEs registered at the M5S and no longer in the registry */
+	size_t added;
 };
 
 static int collect_gone(void *arg, const char *key, const void *val, size_t len)
 {
-	struct gone *g = arg;
+	struct sync *g = arg;
 
 	(void)val;
 	(void)len;
-	if (!mgw_registry_by_ue(g->reg, key) && json_array_append_new(g->ues, json_string(key)))
+	if (!mgw_security_device(g->sec, key) && json_array_append_new(g->gone, json_string(key)))
 		return MGW_E_NOMEM;
 	return MGW_OK;
 }
 
-static int sync_added(struct m5s_reg *r, const struct mgw_registry *reg, size_t *added)
+/* one registered device: registered at the M5S unless the kv says it is */
+static int sync_one(void *arg, const struct mgw_ue_ref *ref)
 {
-	size_t n = mgw_registry_count(reg), len;
-	void *v;
+	struct sync *g = arg;
+	void *v = NULL;
+	size_t len;
 	int rc;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct mgw_device *d = mgw_registry_at(reg, i);
-
-		v = NULL;
-		rc = mgw_store_kv_get(r->store, NULL, M5S_REG_NS, mgw_device_ue(d), mgw_now_ms(),
-				      &v, &len);
-		talloc_free(v);
-		if (rc == MGW_OK)
-			continue;
-		if (rc != MGW_E_NOT_FOUND || (rc = queue_add(r, d)) != MGW_OK)
-			return rc;
-		(*added)++;
-	}
+	rc = mgw_store_kv_get(g->r->store, NULL, M5S_REG_NS, ref->ue, mgw_now_ms(), &v, &len);
+	talloc_free(v);
+	if (rc == MGW_OK)
+		return MGW_OK;
+	if (rc != MGW_E_NOT_FOUND || (rc = queue_add(g->r, ref->ue, ref->adapter)) != MGW_OK)
+		return rc;
+	g->added++;
 	return MGW_OK;
 }
 
 int m5s_reg_sync(struct m5s_reg *r, struct mgw_security *sec)
 {
-	const struct mgw_registry *reg = mgw_security_registry(sec);
-	struct gone g = { r, reg, json_array() };
-	size_t added = 0, i;
+	struct sync g = { r, sec, json_array(), 0 };
+	size_t i;
 	json_t *it;
 	int rc = MGW_E_NOMEM;
 
-	if (!g.ues)
+	if (!g.gone)
 		goto out;
-	if ((rc = sync_added(r, reg, &added)) != MGW_OK)
+	if ((rc = mgw_security_each_device(sec, sync_one, &g)) != MGW_OK)
 		goto out;
 	if ((rc = mgw_store_kv_foreach(r->store, M5S_REG_NS, collect_gone, &g)) != MGW_OK)
 		goto out;
-	json_array_foreach(g.ues, i, it)
+	json_array_foreach(g.gone, i, it)
 		if ((rc = queue_del(r, json_string_value(it))) != MGW_OK)
 			goto out;
 	LOG_REG(MGW_LOGL_NOTICE, "registration sync: %zu UE%s to register, %zu to de-register",
-		added, added == 1 ? "" : "s", json_array_size(g.ues));
+		g.added, g.added == 1 ? "" : "s", json_array_size(g.gone));
 	rc = MGW_OK;
 out:
 	if (rc != MGW_OK)
 		LOGP_RC(DNORTH, MGW_LOGL_ERROR, rc, "m5s: registration sync incomplete");
-	json_decref(g.ues);
+	json_decref(g.gone);
 	return rc;
 }
 
@@ -441,8 +437,8 @@ void m5s_reg_changed(struct m5s_reg *r, struct mgw_security *sec, const char *ue
 
 	if (what == MGW_DEV_REMOVED)
 		rc = queue_del(r, ue);
-	else if ((d = mgw_registry_by_ue(mgw_security_registry(sec), ue)))
-		rc = queue_add(r, d);
+	else if ((d = mgw_security_device(sec, ue)))
+		rc = queue_add(r, ue, mgw_device_adapter(d));
 	else
 		rc = queue_del(r, ue); /* announced, but gone again */
 	if (rc != MGW_OK)
