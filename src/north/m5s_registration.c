@@ -40,8 +40,8 @@ struct m5s_reg {
 	void *kick_arg;
 	char *gw_id, *gw_api_root, *url_reg, *url_dereg;
 	size_t batch;
-	json_t *add; /* pending: UE objects to register */
-	json_t *del; /* pending: UE Service IDs to de-register */
+	json_t *add; /* pending, by UE Service ID: UE objects to register */
+	json_t *del; /* pending, by UE Service ID: the ids to de-register */
 	struct event *flush_ev;
 	uint64_t seq;
 	bool closing; /* the client is going: entries without a callback */
@@ -85,21 +85,11 @@ static const char *item_ue(json_t *it)
 				  : json_string_value(json_object_get(it, "ueServiceId"));
 }
 
-/* remove ue from a pending list: true if it was there */
-static bool pending_drop(json_t *arr, const char *ue)
+/* remove ue from a pending set: true if it was there (a hash: a fleet-sized sync stays
+ * linear) */
+static bool pending_drop(json_t *set, const char *ue)
 {
-	size_t i;
-	json_t *it;
-
-	json_array_foreach(arr, i, it) {
-		const char *v = item_ue(it);
-
-		if (v && strcmp(v, ue) == 0) {
-			json_array_remove(arr, i);
-			return true;
-		}
-	}
-	return false;
+	return json_object_del(set, ue) == 0;
 }
 
 static void schedule(struct m5s_reg *r)
@@ -122,7 +112,7 @@ static int queue_add(struct m5s_reg *r, const char *ue, enum mgw_ingress adapter
 	if (!(o = json_pack("{s:s, s:s, s:i, s:b}", "ueServiceId", ue, "mechanism", mech,
 			    "maxSegSize", (json_int_t)REG_MAX_SEG, "commAvail", 1)))
 		return MGW_E_NOMEM;
-	if (json_array_append_new(r->add, o) != 0)
+	if (json_object_set_new(r->add, ue, o) != 0)
 		return MGW_E_NOMEM;
 	if ((rc = mgw_store_kv_put_kept(r->store, M5S_REG_NS, ue, "1", 1, 0)) != MGW_OK)
 		return rc;
@@ -145,7 +135,7 @@ static int queue_del(struct m5s_reg *r, const char *ue)
 	if (rc != MGW_OK)
 		return rc;
 	pending_drop(r->del, ue);
-	if (json_array_append_new(r->del, json_string(ue)) != 0)
+	if (json_object_set_new(r->del, ue, json_string(ue)) != 0)
 		return MGW_E_NOMEM;
 	if ((rc = mgw_store_kv_del_kept(r->store, M5S_REG_NS, ue)) != MGW_OK)
 		return rc;
@@ -194,13 +184,25 @@ out:
 	return rc;
 }
 
-static void flush_list(struct m5s_reg *r, const char *op, json_t *ues)
+static void flush_list(struct m5s_reg *r, const char *op, json_t *set)
 {
-	size_t n = json_array_size(ues);
+	json_t *ues = json_array(), *v;
+	const char *k;
+	size_t n;
 
+	json_object_foreach(set, k, v)
+		if (!ues || json_array_append(ues, v) != 0) {
+			/* kept pending: the next flush tries again */
+			LOG_REG(MGW_LOGL_ERROR, "%s of %zu UEs not queued yet: out of memory", op,
+				json_object_size(set));
+			goto out;
+		}
+	n = json_array_size(ues);
 	for (size_t i = 0; i < n; i += r->batch)
 		enqueue_chunk(r, op, ues, i, n - i < r->batch ? n - i : r->batch);
-	json_array_clear(ues);
+	json_object_clear(set);
+out:
+	json_decref(ues);
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
@@ -235,7 +237,7 @@ int m5s_reg_alloc(void *ctx, const struct mgw_north_registration *cfg, const cha
 					   m5s_api_root)) ||
 	    !(r->url_dereg = talloc_asprintf(r, "%.*s" REG_PATH "/deregistrations", (int)l,
 					     m5s_api_root)) ||
-	    !(r->add = json_array()) || !(r->del = json_array()) ||
+	    !(r->add = json_object()) || !(r->del = json_object()) ||
 	    !(r->flush_ev = event_new(base, -1, 0, on_flush, r))) {
 		talloc_free(r);
 		return MGW_E_NOMEM;
