@@ -174,6 +174,33 @@ python3 -c 'import json,sys; assert "ue-refused" in json.load(open(sys.argv[1]))
 	fail "m5s-sim does not have ue-refused"
 ok "restart: the refused UE registered again"
 
+# 6. m5s-sim holds bodies to the documented schema (what makes checks 3 and 6 a schema check)
+simpost() { # path body -> prints status and ProblemDetails detail
+	curl -s -o simresp.json -w '%{http_code}' --cacert pki/ca.pem --cert pki/gw.pem --key pki/gw.key \
+		-H 'Content-Type: application/json' --data-binary "$2" "https://127.0.0.1:$simport/msgs-gwregistration/v1/$1"
+}
+R=registrations
+for bad in \
+	'{"gwApiRoot":"https://x","ues":[{"ueServiceId":"u","mechanism":"COAP","maxSegSize":2048}]}|/gwId' \
+	'{"gwId":"g","ues":[{"ueServiceId":"u","mechanism":"COAP","maxSegSize":2048}]}|/gwApiRoot' \
+	'{"gwId":"g","gwApiRoot":"https://x","ues":[]}|/ues' \
+	'{"gwId":"g","gwApiRoot":"https://x","ues":[{"ueServiceId":"u","mechanism":"NIDD","maxSegSize":2048}]}|/ues/0' \
+	'{"gwId":"g","gwApiRoot":"https://x","ues":[{"ueServiceId":"u","mechanism":"SMS","maxSegSize":0}]}|/ues/0' \
+	'{"gwId":"g","gwApiRoot":"https://x","ues":[{"ueServiceId":"u","mechanism":"SMS","maxSegSize":9,"x":1}]}|/ues/0' \
+	'{"gwId":"g","ues":[7]}|/ues/0|deregistrations'; do
+	body=${bad%%|*} rest=${bad#*|} member=${rest%%|*} path=$R
+	[ "$rest" != "$member" ] && path=${rest#*|}
+	got=$(simpost "$path" "$body")
+	[ "$got" = 400 ] || fail "m5s-sim accepted $body on $path ($got)"
+	[ "$(json_get simresp.json 'd["invalidParams"][0]["param"]')" = "$member" ] ||
+		fail "m5s-sim: $body: $(cat simresp.json), expected $member"
+done
+ok "m5s-sim: 7 bodies off the schema refused 400, each naming the member"
+[ "$(simpost deregistrations '{"gwId":"gw-1","ues":["ue-nobody"]}')" = 200 ] || fail "deregistration of an unknown UE"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; assert r==[{"ueServiceId":"ue-nobody","result":"FAILURE","cause":"UE_NOT_REGISTERED"}], r' simresp.json ||
+	fail "per-UE result: $(cat simresp.json)"
+ok "m5s-sim: per-UE FAILURE UE_NOT_REGISTERED for a UE it does not have"
+
 kill -TERM $gw; wait $gw; rc=$?; T_PIDS=" $sim"
 [ $rc -eq 0 ] || fail "gateway exit $rc"
 echo "# $n checks"
