@@ -318,8 +318,23 @@ static void refused(struct m5s_reg *r, struct mgw_security *sec, bool reg, const
 	audit_refused(sec, ue, why);
 }
 
-/* 200 with {"results": [{ueServiceId, result: SUCCESS|FAILURE, cause?}]}: the refusals */
-static size_t read_results(struct m5s_reg *r, struct mgw_security *sec, bool reg,
+static bool in_request(json_t *ues, const char *ue)
+{
+	size_t i;
+	json_t *it;
+
+	json_array_foreach(ues, i, it) {
+		const char *v = item_ue(it);
+
+		if (v && strcmp(v, ue) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* 200 with {"results": [{ueServiceId, result: SUCCESS|FAILURE, cause?}]}: the refusals
+ * (a result for a UE that was not in this request is ignored) */
+static size_t read_results(struct m5s_reg *r, struct mgw_security *sec, bool reg, json_t *ues,
 			   const char *resp, size_t resp_len)
 {
 	json_t *d = resp_len ? json_loadb(resp, resp_len, 0, NULL) : NULL, *it;
@@ -330,7 +345,7 @@ static size_t read_results(struct m5s_reg *r, struct mgw_security *sec, bool reg
 		const char *res = json_string_value(json_object_get(it, "result"));
 		const char *cause = json_string_value(json_object_get(it, "cause"));
 
-		if (!ue || !res || strcmp(res, "SUCCESS") == 0)
+		if (!ue || !res || strcmp(res, "SUCCESS") == 0 || !in_request(ues, ue))
 			continue;
 		refused(r, sec, reg, ue, cause ? cause : res);
 		bad++;
@@ -361,7 +376,7 @@ int m5s_reg_answer(struct m5s_reg *r, struct mgw_security *sec, const void *blob
 		rc = MGW_E_PEER;
 		goto out;
 	}
-	bad = status == 200 ? read_results(r, sec, reg, resp, resp_len) : 0;
+	bad = status == 200 ? read_results(r, sec, reg, ues, resp, resp_len) : 0;
 	LOG_REG(MGW_LOGL_INFO, "%s of %zu UE%s at the M5S: %zu done, %zu refused",
 		reg ? "registration" : "de-registration", n, n == 1 ? "" : "s", n - bad, bad);
 	rc = MGW_OK;
