@@ -1078,3 +1078,45 @@ static void device_changed(void *arg, const char *ue, enum mgw_dev_change what)
 	if (what == MGW_DEV_REMOVED && mgw_core_device_ready(c, ue) != MGW_OK)
 		LOGP(DCORE, MGW_LOGL_ERROR, "downlink to removed %s: not woken (store)", ue);
 }
+
+/* at most this many UEs woken per call: a reconnect wakes the rest at their own retry time */
+#define WAKE_MAX 4096
+
+int mgw_core_wake_adapter(struct mgw_core *c, enum mgw_ingress in, size_t *n)
+{
+	char **keys = NULL;
+	size_t k = 0, woken = 0;
+	void *tmp = NULL;
+	int rc;
+
+	if (!c) {
+		rc = MGW_E_INVAL;
+		goto out;
+	}
+	if (!(tmp = talloc_new(c))) {
+		rc = MGW_E_NOMEM;
+		goto out;
+	}
+	if ((rc = mgw_store_waiting_dests(c->store, tmp, MGW_Q_SOUTH, mgw_now_ms(), WAKE_MAX, &keys,
+					  &k)) != MGW_OK)
+		goto out;
+	for (size_t i = 0; i < k; i++) {
+		if (strncmp(keys[i], "UE:", 3) != 0 ||
+		    mgw_device_adapter(mgw_security_device(c->sec, keys[i] + 3)) != in)
+			continue;
+		if ((rc = mgw_store_wake(c->store, MGW_Q_SOUTH, keys[i], mgw_now_ms(), NULL)) !=
+		    MGW_OK)
+			goto out;
+		woken++;
+	}
+	if (woken)
+		LOGP(DCORE, MGW_LOGL_INFO, "downlink: %s is back, %zu UEs with mail waiting due now",
+		     mgw_ingress_name(in), woken);
+	notify_later(c, MGW_Q_SOUTH);
+	if (n)
+		*n = woken;
+	rc = MGW_OK;
+out:
+	talloc_free(tmp);
+	return rc;
+}
