@@ -63,6 +63,48 @@ const struct mgw_device *mgw_registry_at(const struct mgw_registry *r, size_t i)
  * what was there. */
 int mgw_registry_save(const struct mgw_registry *r, struct mgw_store *s);
 
+/* ---- the registry in the store (issue 13; doc/internals/registry.md) ----
+ * A registry over the store's device tables (include/mgw/store.h mgw_regdb): the lookups
+ * above answer from a bounded LRU cache of at most cache_max devices (0: 10000), filled
+ * from the store on a miss. A device pointer handed out stays valid at least until the
+ * next mgw_registry_poll() after the one that evicted it (never within a loop turn). db is
+ * borrowed. */
+struct mgw_regdb;
+int mgw_registry_open_db(void *ctx, struct mgw_regdb *db, size_t cache_max,
+			 struct mgw_registry **out);
+/* Run from a timer (every 200 ms): read the store's changes since the last call, drop the
+ * cached entries of the UEs changed and call cb once per change (what: enum
+ * mgw_regdb_what, the values of enum mgw_dev_change); then evict down to cache_max.
+ * At most max changes per call (0: 10000); *n how many (may be NULL). A registry loaded
+ * from a file has no changes: MGW_OK, *n 0. */
+typedef void (*mgw_registry_change_cb)(void *arg, const char *ue, int what);
+int mgw_registry_poll(const struct mgw_registry *r, size_t max, mgw_registry_change_cb cb,
+		      void *arg, size_t *n);
+struct mgw_registry_cache_stats {
+	uint64_t hits, misses, evicted;
+	size_t cached;
+};
+void mgw_registry_cache_stats(const struct mgw_registry *r, struct mgw_registry_cache_stats *st);
+
+/* Import registry entries into the store (registry_import.c): file streams (YAML as in
+ * devices.yaml through libyaml's event parser; JSON Lines one entry per line), each entry
+ * checked as devices.yaml's are. Run it inside mgw_regdb_begin()/_commit(): on an error
+ * (err "FILE:LINE: key: reason") the caller rolls back and nothing is imported. src and gen
+ * are written with each row (mgw_regdb_put). */
+enum mgw_registry_fmt { MGW_REGFMT_AUTO = 0, MGW_REGFMT_YAML, MGW_REGFMT_JSONL };
+struct mgw_registry_import_stats {
+	size_t rows, added, updated, unchanged;
+	bool secrets; /* some entry holds a PSK or COSE key */
+};
+int mgw_registry_import(struct mgw_regdb *db, const char *file, enum mgw_registry_fmt fmt,
+			const char *src, int64_t gen, struct mgw_registry_import_stats *st,
+			struct mgw_cfg_err *err);
+/* One entry (YAML or JSON text of a mapping) checked and turned into its store row: *row
+ * (compact JSON) and *dev under ctx. For msgin5g-gwctl add/update. */
+struct mgw_regdb_dev;
+int mgw_registry_entry(void *ctx, const char *name, const char *text, const char *src,
+		       struct mgw_regdb_dev **dev, struct mgw_cfg_err *err);
+
 const char *mgw_device_ue(const struct mgw_device *d);
 /* The adapter that serves this device downlink (first of coap, mqtt, sms present). */
 enum mgw_ingress mgw_device_adapter(const struct mgw_device *d);

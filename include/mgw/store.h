@@ -161,6 +161,73 @@ int mgw_store_kv_clear(struct mgw_store *s, const char *ns);
 typedef int (*mgw_store_kv_cb)(void *arg, const char *key, const void *val, size_t len);
 int mgw_store_kv_foreach(struct mgw_store *s, const char *ns, mgw_store_kv_cb cb, void *arg);
 
+/* ---- the device registry (issue 13; doc/internals/registry.md) ----
+ * Its own SQLite file (WAL) beside the store, "<store>.devices", so that an operator's
+ * long import (one transaction) never holds the write lock of the message path. One row
+ * per device (UE, adapter, the entry as JSON with its secrets, where it came from), one
+ * credential index (kind, value) -> UE, unique, and a change log (seq, UE, what) that
+ * every write appends to: a reader learns what changed since seq N. Created 0600. The
+ * daemon reads it (point queries, autocommit); msgin5g-gwctl and the seed import write. */
+struct mgw_regdb;
+
+enum mgw_regdb_what { MGW_REGDB_ADDED = 1, MGW_REGDB_UPDATED, MGW_REGDB_REMOVED };
+
+struct mgw_regdb_cred {
+	int kind; /* enum mgw_cred */
+	const char *value; /* normalised */
+};
+
+struct mgw_regdb_dev {
+	const char *ue;
+	const char *adapter; /* "coap", "mqtt", "sms" */
+	const char *src;     /* "seed" (devices: of the config) or "gwctl" */
+	const char *row;     /* the registry entry as compact JSON, secrets included */
+	const struct mgw_regdb_cred *cred;
+	size_t ncred;
+};
+
+/* Open (create 0600 if missing). busy_ms: how long a locked file is waited for (the daemon
+ * a few ms, gwctl seconds). MGW_E_STORE_CORRUPT: not a registry file; MGW_E_IO. */
+int mgw_regdb_open(void *ctx, const char *path, int busy_ms, struct mgw_regdb **out,
+		   char *errbuf, size_t errlen);
+void mgw_regdb_close(struct mgw_regdb *db); /* NULL is fine; rolls back an open transaction */
+/* One write transaction around many puts/removes (an import): all or nothing. Without
+ * one, each put/remove is its own transaction. */
+int mgw_regdb_begin(struct mgw_regdb *db);
+int mgw_regdb_commit(struct mgw_regdb *db);
+void mgw_regdb_rollback(struct mgw_regdb *db);
+/* Add or replace the device d->ue with its credentials. *what: MGW_REGDB_ADDED, _UPDATED,
+ * or 0 (the same row was there: nothing changed, no change record; src and gen updated).
+ * MGW_E_DUPLICATE: a credential belongs to another UE (*bad its index in d->cred, owner
+ * its UE; *bad (size_t)-1: the UE itself was put with this gen > 0 already, i.e. twice in
+ * one import); nothing of d written. gen: a generation for mgw_regdb_prune(). */
+int mgw_regdb_put(struct mgw_regdb *db, const struct mgw_regdb_dev *d, int64_t gen, int *what,
+		  size_t *bad, char *owner, size_t owner_len);
+int mgw_regdb_remove(struct mgw_regdb *db, const char *ue); /* MGW_E_NOT_FOUND */
+/* Remove the devices from src with a generation below gen (a seed's devices no longer in
+ * it); *n how many. */
+int mgw_regdb_prune(struct mgw_regdb *db, const char *src, int64_t gen, size_t *n);
+/* The row of a UE / of the UE holding a credential; talloc'd under ctx. MGW_E_NOT_FOUND. */
+int mgw_regdb_get(struct mgw_regdb *db, void *ctx, const char *ue, char **row);
+int mgw_regdb_by_cred(struct mgw_regdb *db, void *ctx, int kind, const char *value, char **row);
+/* The i-th row in UE order (a walk: slow for big fleets, kept for old callers). */
+int mgw_regdb_at(struct mgw_regdb *db, void *ctx, size_t i, char **row);
+/* Rows in UE order after `after` ("" from the start), at most max; cb returning non-zero
+ * stops. *n how many were passed (a page shorter than max is the last). */
+typedef int (*mgw_regdb_row_cb)(void *arg, const char *ue, const char *src, const char *row);
+int mgw_regdb_page(struct mgw_regdb *db, const char *after, size_t max, mgw_regdb_row_cb cb,
+		   void *arg, size_t *n);
+int mgw_regdb_count(struct mgw_regdb *db, size_t *n);
+/* The registry_seq: the last change's seq (0: none yet). One cheap query. */
+int mgw_regdb_seq(struct mgw_regdb *db, int64_t *seq);
+/* Changes with seq > since, oldest first, at most max. */
+typedef void (*mgw_regdb_change_cb)(void *arg, int64_t seq, const char *ue, int what);
+int mgw_regdb_changes(struct mgw_regdb *db, int64_t since, size_t max, mgw_regdb_change_cb cb,
+		      void *arg, size_t *n);
+/* Small named values (the seed's content hash, its generation). */
+int mgw_regdb_meta_get(struct mgw_regdb *db, void *ctx, const char *key, char **val);
+int mgw_regdb_meta_put(struct mgw_regdb *db, const char *key, const char *val);
+
 /* Wall clock in unix milliseconds (overridable in tests). */
 int64_t mgw_now_ms(void);
 

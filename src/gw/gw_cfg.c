@@ -73,6 +73,19 @@ static const struct mgw_cfg_schema queue_schema = {
 	"queue", queue_items, sizeof(struct gw_queue_cfg), NULL,
 };
 
+static const struct mgw_cfg_item registry_items[] = {
+	{ "cache", MGW_CFG_INT, OFF(gw_registry_cfg, cache), 0, 16, 100000000, "10000",
+	  "devices held in memory (least recently used go first); the rest stay in the store" },
+	{ "poll", MGW_CFG_DURATION, OFF(gw_registry_cfg, poll_ms), 0, 10, 10000, "200ms",
+	  "how often the registry's change sequence is read (msgin5g-gwctl devices changes take "
+	  "effect within this)" },
+	{ NULL },
+};
+
+static const struct mgw_cfg_schema registry_schema = {
+	"registry", registry_items, sizeof(struct gw_registry_cfg), NULL,
+};
+
 static int lab_check(void *obj, const char *path, struct mgw_cfg_err *err)
 {
 	struct gw_lab_cfg *l = obj;
@@ -125,7 +138,11 @@ static const struct mgw_cfg_item top_items[] = {
 	{ "store", MGW_CFG_PATH, OFF(gw_cfg, store), MGW_CFG_F_REQUIRED | MGW_CFG_F_NEWFILE, 0, 0,
 	  NULL, "SQLite database: durable queue, transactions, registry copy, replay cache" },
 	{ "devices", MGW_CFG_PATH, OFF(gw_cfg, devices), MGW_CFG_F_REQUIRED | MGW_CFG_F_READABLE,
-	  0, 0, NULL, "device registry (interfaces.md 3), loaded at start and on SIGHUP" },
+	  0, 0, NULL, "device registry seed (interfaces.md 3): imported into the store's registry "
+	  "(STORE.devices) at start and on SIGHUP when its content changed" },
+	{ "registry", MGW_CFG_SECTION, OFF(gw_cfg, registry), 0, 0, 0, NULL,
+	  "the device registry in the store: registry: { cache: 10000, poll: 200ms }",
+	  &registry_schema },
 	{ "audit", MGW_CFG_SECTION, OFF(gw_cfg, audit), MGW_CFG_F_REQUIRED | MGW_CFG_F_SHORT, 0, 0,
 	  NULL, "audit log: FILE, or { path: FILE, required: false }", &audit_schema },
 	{ "pidfile", MGW_CFG_PATH, OFF(gw_cfg, pidfile), MGW_CFG_F_NEWFILE, 0, 0, NULL,
@@ -186,6 +203,7 @@ int gw_cfg_load(void *ctx, const char *file, struct gw_cfg **out, struct mgw_cfg
 		goto fail;
 	if (fill_default(c, &log_schema, (void **)&c->log, err) != 0 ||
 	    fill_default(c, &queue_schema, (void **)&c->queue, err) != 0 ||
+	    fill_default(c, &registry_schema, (void **)&c->registry, err) != 0 ||
 	    fill_default(c, &mgw_policy_schema, (void **)&c->policy, err) != 0)
 		goto fail;
 	*out = c;

@@ -36,8 +36,14 @@ struct gw_audit_cfg {
 	bool required; /* refuse new input while a record cannot be written */
 };
 
+struct gw_registry_cfg {
+	int64_t cache;   /* devices held in memory (LRU) */
+	int64_t poll_ms; /* how often the store's change sequence is read */
+};
+
 struct gw_cfg {
 	char *store;
+	struct gw_registry_cfg *registry;
 	char *devices;
 	struct gw_audit_cfg *audit; /* "audit: FILE" or "audit: { path: FILE, required: B }" */
 	char *pidfile;

@@ -18,6 +18,7 @@ static const struct {
 	void (*usage)(FILE *f);
 } commands[] = {
 	{ "keys", gwctl_keys, gwctl_keys_usage },
+	{ "devices", gwctl_devices, gwctl_devices_usage },
 };
 
 static void usage(FILE *f)

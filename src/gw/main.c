@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "gw_cfg.h"
+#include "gw_registry.h"
 
 /* The southbound adapters of this build (SMS, CoAP, MQTT join here as they land): a new
  * protocol is one folder under src/adapter/ and one entry in this array. */
@@ -53,6 +54,9 @@ struct gw {
 	struct event_base *base;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1;
 	struct mgw_store *store;
+	struct mgw_regdb *regdb;    /* the registry's tables (STORE.devices) */
+	struct mgw_registry *reg;   /* the cache over them, owned by sec */
+	struct event *ev_regpoll;   /* reads the registry's change sequence */
 	struct mgw_audit *audit;
 	struct mgw_security *sec;
 	struct mgw_router *router;
@@ -96,6 +100,8 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(gw->base, NULL);
 }
 
+static void regpoll(struct gw *gw);
+
 /* SIGHUP: re-read the configuration for the registry and the policy; on any error keep
  * what runs and say why. */
 static void on_hup(evutil_socket_t sig, short what, void *arg)
@@ -103,7 +109,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	struct gw *gw = arg;
 	struct mgw_cfg_err err = { { 0 } };
 	struct gw_cfg *cfg = NULL;
-	struct mgw_registry *reg = NULL;
+	bool imported = false;
 	int rc;
 
 	(void)sig;
@@ -113,18 +119,18 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		LOGP(DGW, MGW_LOGL_ERROR, "reload refused, keeping the running config: %s", err.msg);
 		return;
 	}
-	if (mgw_registry_load(cfg, cfg->devices, &reg, &err) != MGW_OK) {
+	if (gw_registry_seed(gw->regdb, cfg->devices, &imported, NULL, NULL, &err) != MGW_OK) {
 		LOGP(DGW, MGW_LOGL_ERROR, "reload refused, keeping the running registry: %s", err.msg);
 		talloc_free(cfg);
 		return;
 	}
-	if ((rc = mgw_security_reload(gw->sec, cfg->policy, reg)) != MGW_OK) {
+	if ((rc = mgw_security_reload(gw->sec, cfg->policy, gw->reg)) != MGW_OK) {
 		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "reload refused");
 		talloc_free(cfg);
 		return;
 	}
-	if ((rc = mgw_registry_save(mgw_security_registry(gw->sec), gw->store)) != MGW_OK)
-		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "registry copy not saved to the store");
+	if (imported) /* the seed's changes take effect now, not at the next poll */
+		regpoll(gw);
 	/* keys rotate without a restart: the new set, or the old one if it does not load */
 	if (cfg->security) {
 		struct mgw_jose_keyset *ks = NULL;
@@ -162,6 +168,80 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	talloc_free(gw->reload_cfg);
 	gw->reload_cfg = cfg;
 	LOGP(DGW, MGW_LOGL_NOTICE, "reloaded: %zu devices", mgw_registry_count(mgw_security_registry(gw->sec)));
+}
+
+/* The store's registry changed (gwctl, a seed): security drops and announces it. */
+static void on_dev_change(void *arg, const char *ue, int what)
+{
+	struct gw *gw = arg;
+
+	mgw_security_device_changed(gw->sec, ue, (enum mgw_dev_change)what);
+}
+
+static void regpoll(struct gw *gw)
+{
+	size_t n = 0;
+	int rc;
+
+	rc = mgw_registry_poll(gw->reg, 0, on_dev_change, gw, &n);
+	if (rc != MGW_OK)
+		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "registry: cannot read its changes");
+	else if (n)
+		LOGP(DGW, MGW_LOGL_INFO, "registry: %zu changes applied", n);
+}
+
+static void on_regpoll(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	regpoll(arg);
+}
+
+/* The registry's tables and the seed, before the store: a bad seed is one line on stderr
+ * and exit 1, as a bad config. */
+static int registry_open(struct gw *gw)
+{
+	struct mgw_cfg_err err = { { 0 } };
+	char why[512] = "", *path;
+	bool imported;
+	int rc;
+
+	if (!(path = gw_registry_path(gw->root, gw->cfg)))
+		return 2;
+	rc = mgw_regdb_open(gw->root, path, 2000, &gw->regdb, why, sizeof(why));
+	talloc_free(path);
+	if (rc != MGW_OK) {
+		fprintf(stderr, "msgin5g-gw: registry: %s\n", why);
+		return 2;
+	}
+	if (gw_registry_seed(gw->regdb, gw->cfg->devices, &imported, NULL, NULL, &err) != MGW_OK) {
+		fprintf(stderr, "msgin5g-gw: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* The cache over the tables and the poll of their change sequence. */
+static int registry_start(struct gw *gw)
+{
+	struct timeval tv;
+	int rc;
+
+	/* schema 2's copy without secrets ("registry" key/value rows) is replaced by the tables */
+	if ((rc = mgw_store_kv_clear(gw->store, "registry")) != MGW_OK ||
+	    (rc = mgw_registry_open_db(gw->root, gw->regdb, (size_t)gw->cfg->registry->cache,
+				       &gw->reg)) != MGW_OK) {
+		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "registry");
+		return 2;
+	}
+	tv.tv_sec = gw->cfg->registry->poll_ms / 1000;
+	tv.tv_usec = (gw->cfg->registry->poll_ms % 1000) * 1000;
+	if (!(gw->ev_regpoll = event_new(gw->base, -1, EV_PERSIST, on_regpoll, gw)) ||
+	    event_add(gw->ev_regpoll, &tv) != 0) {
+		LOGP(DGW, MGW_LOGL_ERROR, "registry: cannot start its poll timer");
+		return 2;
+	}
+	return 0;
 }
 
 static void on_usr1(evutil_socket_t sig, short what, void *arg)
@@ -230,7 +310,6 @@ static struct event *add_signal(struct gw *gw, int sig, event_callback_fn fn)
 /* Open everything; returns an exit code (0 = running). Logs the cause once. */
 static int gw_start(struct gw *gw)
 {
-	struct mgw_registry *reg = NULL;
 	struct mgw_cfg_err err = { { 0 } };
 	struct mgw_store_opts sopts = { 0 };
 	struct mgw_core_cfg ccfg = { 0 };
@@ -250,10 +329,8 @@ static int gw_start(struct gw *gw)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if (mgw_registry_load(gw->root, gw->cfg->devices, &reg, &err) != MGW_OK) {
-		fprintf(stderr, "msgin5g-gw: %s\n", err.msg);
-		return 1;
-	}
+	if ((rc = registry_open(gw)) != 0)
+		return rc;
 	sopts.sync_full = gw->cfg->queue->sync == 0;
 	sopts.done_keep_ms = 24LL * 3600 * 1000;
 	sopts.group_us = gw->cfg->queue->group_commit_ms * 1000;
@@ -276,13 +353,11 @@ static int gw_start(struct gw *gw)
 		return 2;
 	}
 	mgw_audit_set_required(gw->audit, gw->cfg->audit->required);
-	if ((rc = mgw_security_alloc(gw->root, gw->cfg->policy, reg, gw->audit, gw->store,
+	if ((rc = registry_start(gw)) != 0)
+		return rc;
+	if ((rc = mgw_security_alloc(gw->root, gw->cfg->policy, gw->reg, gw->audit, gw->store,
 				     &gw->sec)) != MGW_OK) {
 		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "security");
-		return 2;
-	}
-	if ((rc = mgw_registry_save(mgw_security_registry(gw->sec), gw->store)) != MGW_OK) {
-		LOGP_RC(DGW, MGW_LOGL_ERROR, rc, "registry copy not saved to the store");
 		return 2;
 	}
 	if ((rc = mgw_router_alloc(gw->root, &gw->router)) != MGW_OK)
@@ -391,6 +466,9 @@ static void gw_stop(struct gw *gw)
 		event_free(gw->ev_hup);
 	if (gw->ev_usr1)
 		event_free(gw->ev_usr1);
+	if (gw->ev_regpoll)
+		event_free(gw->ev_regpoll);
+	gw->ev_regpoll = NULL;
 	gw->ev_term = gw->ev_int = gw->ev_hup = gw->ev_usr1 = NULL;
 	/* free the modules (their destructors close files and the database) before the loop */
 	talloc_free(gw->root);

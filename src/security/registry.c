@@ -64,6 +64,7 @@ struct reg_sms {
 
 struct reg_mqtt {
 	char *username;
+	char *password; /* only for the broker's file (gwctl devices export) */
 };
 
 /* cose: the items, then what cose_check() decoded from them (wiped by wipe_list()) */
@@ -129,6 +130,9 @@ static const struct mgw_cfg_schema sms_schema = {
 static const struct mgw_cfg_item mqtt_items[] = {
 	{ "username", MGW_CFG_STR, OFF(reg_mqtt, username), MGW_CFG_F_REQUIRED, 0, MGW_ID_MAX,
 	  NULL, "username the broker authenticated (with client certificates: the CN)" },
+	{ "password", MGW_CFG_STR, OFF(reg_mqtt, password), MGW_CFG_F_SECRET, 0, 256, NULL,
+	  "its password at the broker: only for msgin5g-gwctl devices export --format "
+	  "mosquitto-passwd (the gateway never uses it)" },
 	{ NULL },
 };
 
@@ -732,6 +736,7 @@ out:
 /* ---------------------------------------------------------------- the registry */
 
 struct mgw_registry {
+	struct reg_cache *cache; /* not NULL: a bounded cache over the store (registry_cache.c) */
 	size_t n;
 	struct mgw_device *dev;
 	struct htab by_cred; /* (mgw_cred, value) -> device */
@@ -863,6 +868,8 @@ static void wipe_list(struct mgw_cfg_list *l)
 
 		if (e->coap && e->coap->psk)
 			OPENSSL_cleanse(e->coap->psk, strlen(e->coap->psk));
+		if (e->mqtt && e->mqtt->password)
+			OPENSSL_cleanse(e->mqtt->password, strlen(e->mqtt->password));
 		if (e->cose) {
 			if (e->cose->key)
 				OPENSSL_cleanse(e->cose->key, strlen(e->cose->key));
@@ -872,7 +879,7 @@ static void wipe_list(struct mgw_cfg_list *l)
 }
 
 static int registry_load(void *ctx, const char *name, const char *buf, size_t len,
-			 struct mgw_registry **out, struct mgw_cfg_err *err)
+			 bool quiet, struct mgw_registry **out, struct mgw_cfg_err *err)
 {
 	struct reg_build b = { 0 }, *prev_build = cur_build;
 	struct mgw_cfg_list l = { 0, NULL };
@@ -896,7 +903,8 @@ static int registry_load(void *ctx, const char *name, const char *buf, size_t le
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", name, mgw_strerror(rc));
 		goto out;
 	}
-	LOGP(DSEC, MGW_LOGL_INFO, "registry %s: %zu devices", name, r->n);
+	if (!quiet)
+		LOGP(DSEC, MGW_LOGL_INFO, "registry %s: %zu devices", name, r->n);
 	*out = r;
 	rc = MGW_OK;
 out:
@@ -910,7 +918,7 @@ int mgw_registry_load(void *ctx, const char *file, struct mgw_registry **out,
 {
 	if (!file || !out || !err)
 		return MGW_E_INVAL;
-	return registry_load(ctx, file, NULL, 0, out, err);
+	return registry_load(ctx, file, NULL, 0, false, out, err);
 }
 
 int mgw_registry_load_buf(void *ctx, const char *name, const char *buf, size_t len,
@@ -918,7 +926,42 @@ int mgw_registry_load_buf(void *ctx, const char *name, const char *buf, size_t l
 {
 	if (!buf || !out || !err)
 		return MGW_E_INVAL;
-	return registry_load(ctx, name ? name : "<registry>", buf, len, out, err);
+	return registry_load(ctx, name ? name : "<registry>", buf, len, false, out, err);
+}
+
+int sec_registry_row(void *ctx, const char *name, const char *buf, size_t len,
+		     struct mgw_registry **out, struct mgw_cfg_err *err)
+{
+	return registry_load(ctx, name, buf, len, true, out, err);
+}
+
+const struct mgw_device *sec_registry_first(const struct mgw_registry *r)
+{
+	return r && r->n ? &r->dev[0] : NULL;
+}
+
+int mgw_registry_open_db(void *ctx, struct mgw_regdb *db, size_t cache_max,
+			 struct mgw_registry **out)
+{
+	struct mgw_registry *r;
+	int rc;
+
+	if (!db || !out)
+		return MGW_E_INVAL;
+	if (!(r = talloc_zero(ctx, struct mgw_registry)))
+		return MGW_E_NOMEM;
+	talloc_set_name_const(r, "mgw_registry(store)");
+	if ((rc = reg_cache_alloc(r, db, cache_max, &r->cache)) != MGW_OK) {
+		talloc_free(r);
+		return rc;
+	}
+	*out = r;
+	return MGW_OK;
+}
+
+struct reg_cache *sec_registry_cache(const struct mgw_registry *r)
+{
+	return r ? r->cache : NULL;
 }
 
 void mgw_registry_free(struct mgw_registry *r)
@@ -928,6 +971,8 @@ void mgw_registry_free(struct mgw_registry *r)
 
 size_t mgw_registry_count(const struct mgw_registry *r)
 {
+	if (r && r->cache)
+		return reg_cache_count(r->cache);
 	return r ? r->n : 0;
 }
 
@@ -939,21 +984,24 @@ const struct mgw_device *mgw_registry_by_cred(const struct mgw_registry *r, enum
 	if (!r || !value)
 		return NULL;
 	if (kind == MGW_CRED_PSK_ID || kind == MGW_CRED_MQTT_USER || kind == MGW_CRED_CERT_SUBJECT)
-		return ht_get(&r->by_cred, kind, value);
+		return r->cache ? reg_cache_get(r->cache, kind, value)
+				: ht_get(&r->by_cred, kind, value);
 	if (sec_cred_normalise(kind, value, norm, sizeof(norm)) != MGW_OK)
 		return NULL;
-	return ht_get(&r->by_cred, kind, norm);
+	return r->cache ? reg_cache_get(r->cache, kind, norm) : ht_get(&r->by_cred, kind, norm);
 }
 
 const struct mgw_device *mgw_registry_by_ue(const struct mgw_registry *r, const char *ue)
 {
 	if (!r || !ue)
 		return NULL;
-	return ht_get(&r->by_ue, 0, ue);
+	return r->cache ? reg_cache_get(r->cache, 0, ue) : ht_get(&r->by_ue, 0, ue);
 }
 
 const struct mgw_device *mgw_registry_at(const struct mgw_registry *r, size_t i)
 {
+	if (r && r->cache)
+		return reg_cache_at(r->cache, i);
 	if (!r || i >= r->n)
 		return NULL;
 	return &r->dev[i];
@@ -1083,7 +1131,7 @@ int mgw_registry_save(const struct mgw_registry *r, struct mgw_store *s)
 
 	if (!r)
 		return MGW_E_INVAL;
-	if (!s)
+	if (!s || r->cache) /* a registry in the store is its own copy */
 		return MGW_OK;
 	if ((rc = mgw_store_kv_clear(s, "registry")) != MGW_OK)
 		goto out;

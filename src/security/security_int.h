@@ -42,6 +42,21 @@ struct mgw_device {
 	char *cose_kid;            /* its kid, lowercase hex (store copy, kv keys) */
 };
 
+/* ---- registry.c, registry_cache.c: the registry over the store ---- */
+struct reg_cache;
+struct mgw_regdb;
+/* One registry entry (YAML or JSON text of a one-element sequence) checked and built as a
+ * registry of one device, quietly; name heads the messages in err. */
+int sec_registry_row(void *ctx, const char *name, const char *buf, size_t len,
+		     struct mgw_registry **out, struct mgw_cfg_err *err);
+const struct mgw_device *sec_registry_first(const struct mgw_registry *r);
+struct reg_cache *sec_registry_cache(const struct mgw_registry *r);
+int reg_cache_alloc(void *ctx, struct mgw_regdb *db, size_t max, struct reg_cache **out);
+/* kind 0: by UE; else (enum mgw_cred, normalised value). */
+const struct mgw_device *reg_cache_get(struct reg_cache *c, unsigned kind, const char *value);
+const struct mgw_device *reg_cache_at(struct reg_cache *c, size_t i);
+size_t reg_cache_count(struct reg_cache *c);
+
 /* ---- policy.c ---- */
 
 /* Parse "TYPE:addr" / "TYPE:*". TYPE must be one of UE AS GROUP BC TOPIC; addr non-empty,

@@ -86,8 +86,8 @@ wait_for_line gw.log 'reload refused.*devices\.yaml: mode 0644 lets others read 
 	fail "SIGHUP with a world-readable registry not refused"
 kill -0 $gw 2>/dev/null || fail "daemon died on the refused reload"
 grep -q 'reloaded: 4 devices' gw.log && fail "the 0644 registry was loaded"
-n_reg=$(sqlite3 gw.db "select count(*) from kv where ns='registry'" 2>/dev/null || echo "?")
-[ "$n_reg" = 3 ] || fail "store registry copy has $n_reg devices, expected the old 3"
+n_reg=$(sqlite3 gw.db.devices "select count(*) from reg_device" 2>/dev/null || echo "?")
+[ "$n_reg" = 3 ] || fail "store registry has $n_reg devices, expected the old 3"
 echo "ok $((n += 1)) SIGHUP with devices.yaml 0644 refused, the running registry (3) kept"
 chmod 600 devices.yaml
 kill -HUP $gw

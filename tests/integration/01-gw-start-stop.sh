@@ -35,9 +35,9 @@ echo "- ue: [ broken" >>devices.yaml
 kill -HUP $gw
 wait_for_line gw.log 'reload refused' 30 || fail "broken registry not refused"
 kill -0 $gw 2>/dev/null || fail "daemon died on a bad reload"
-# the registry copy in the store has the 4 devices of the last good load
-n=$(sqlite3 gw.db "select count(*) from kv where ns='registry'" 2>/dev/null || echo "?")
-[ "$n" = 4 ] || fail "store registry copy has $n devices, expected 4"
+# the registry in the store (gw.db.devices) has the 4 devices of the last good seed
+n=$(sqlite3 gw.db.devices "select count(*) from reg_device" 2>/dev/null || echo "?")
+[ "$n" = 4 ] || fail "store registry has $n devices, expected 4"
 grep -q otherPSK gw.log && fail "a PSK reached the log"
 
 kill -TERM $gw

@@ -151,9 +151,11 @@ ok "the replay window is in the store: seq 1 refused after a restart too"
 for f in gw.log gw2.log audit.jsonl dump.yaml check.out sim.jsonl; do
 	grep -qi "$KEY" "$f" && fail "the COSE key is in $f"
 done
-python3 -c 'import sqlite3; v = sqlite3.connect("gw.db").execute("select val from kv where ns=? and key=?", ("registry", "ue-cose-1")).fetchone()[0]; print(v.decode() if isinstance(v, bytes) else v)' >row.txt
-grep -q '"cose":{"kid":"c1","alg":"AES-CCM-16-64-128","key":"<secret>"}' row.txt ||
-	fail "the registry copy: $(cat row.txt)"
+# the registry lives in gw.db.devices (0600): its row holds the key; the message store and
+# everything printed or logged do not
+python3 -c 'import sqlite3; print(sqlite3.connect("gw.db.devices").execute("select row from reg_device where ue=?", ("ue-cose-1",)).fetchone()[0])' >row.txt
+grep -q "\"kid\":\"$KID\"" row.txt || fail "the registry row: $(cut -c1-60 row.txt)"
+[ "$(stat -c %a gw.db.devices)" = 600 ] || fail "gw.db.devices is mode $(stat -c %a gw.db.devices)"
 python3 - "$KEY" <<'PY' || fail "the COSE key bytes are in the store"
 import sqlite3, sys
 key = bytes.fromhex(sys.argv[1])
@@ -162,7 +164,7 @@ for (v,) in db.execute("select val from kv"):
     v = v if isinstance(v, bytes) else str(v).encode()
     assert key not in v and sys.argv[1].encode() not in v
 PY
-ok "the key is in no log, audit record, -t/-T output or store row (registry copy: kid, alg, <secret>)"
+ok "the key is in no log, audit record, -t/-T output or message-store row (only in the 0600 registry gw.db.devices)"
 kill -TERM $gw; wait $gw; rc=$?; T_PIDS="$SIM_PID"
 [ $rc -eq 0 ] || fail "gateway exit $rc"
 echo "# $n checks"

@@ -12,3 +12,6 @@ STORE_FAULT_TESTS = tests/integration/07-store-full.sh tests/integration/07-stor
 	tests/integration/07-store-locked.sh
 TESTS += $(STORE_FAULT_TESTS)
 EXTRA_DIST += $(STORE_FAULT_TESTS)
+# the device registry in the store, managed with msgin5g-gwctl devices (issue 13)
+TESTS += tests/integration/07-registry-gwctl.sh
+EXTRA_DIST += tests/integration/07-registry-gwctl.sh
