@@ -5,7 +5,8 @@
 # request whose body has exactly the documented structure; a restart registers nothing
 # again; a SIGHUP that removes one device and adds five de-registers the one and registers
 # the five in requests of at most `batch` (4) UEs; the removed UE is then refused by the
-# gateway (404 UE_NOT_FOUND) and m5s-sim no longer routes to it; a registration the M5S
+# gateway (404 UE_NOT_FOUND) and m5s-sim no longer routes to it, and the same for a UE
+# removed live with `msgin5g-gwctl devices remove`; a registration the M5S
 # refuses (403) is audited and tried again at the next start.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/north.sh"
@@ -143,6 +144,21 @@ ok "push to newly registered ue-new-5: 204"
 [ "$(sqlite3 gw.db "select count(*) from queue where origin='GW:registration' and state<>2")" = 0 ] ||
 	fail "registration entries not done: $(sqlite3 gw.db "select id,state,attempts from queue where origin='GW:registration'")"
 ok "every registration entry DONE in the store"
+
+# 4b. live (issue 13 acceptance): gwctl removes ue-sms-1 from the running gateway's registry,
+# no SIGHUP: m5s-sim is told (de-registration), a push to it is answered 404 UE_NOT_FOUND
+"$top_builddir/msgin5g-gwctl" -c "$T_DIR/gw.yaml" devices remove ue-sms-1 >rm.out 2>&1 || fail "gwctl remove: $(cat rm.out)"
+sed -i '/ue-sms-1/,+1d' devices.yaml # the operator drops it from the seed too
+wait_records sim.jsonl 2 "$DEREG" 15 || fail "gwctl remove: no de-registration: $(tail -n 5 gw2.log)"
+body_of sim.jsonl 1 "$DEREG" >dereg2.json
+python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); assert b == {"gwId": "gw-1", "ues": ["ue-sms-1"]}, b' dereg2.json ||
+	fail "de-registration body: $(cat dereg2.json)"
+PUSHL="$SIM push --url https://127.0.0.1:$gwport/msgg-l3gdelivery/v1/deliver-message --cacert pki/ca.pem --cert pki/m5s.pem --key pki/m5s.key --l3g --from AS:as-1"
+$PUSHL --to UE:ue-sms-1 --msg-id dl-5 >push5.txt 2>&1
+grep -q 'HTTP 404' push5.txt && grep -q 'UE_NOT_FOUND' push5.txt || fail "push to the removed SMS UE: $(cat push5.txt)"
+$PUSHL --to UE:ue-sms-1 --msg-id dl-6 --registered reg.json >push6.txt 2>&1
+[ $? -eq 4 ] || fail "m5s-sim routed to ue-sms-1: $(cat push6.txt)"
+ok "gwctl devices remove (live): de-registered at m5s-sim, not routed, gateway 404 UE_NOT_FOUND"
 
 # 5. the M5S refuses a registration (403, final): logged, audited, not marked registered,
 # registered at the next start
