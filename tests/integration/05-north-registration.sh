@@ -6,7 +6,8 @@
 # again; a SIGHUP that removes one device and adds five de-registers the one and registers
 # the five in requests of at most `batch` (4) UEs; the removed UE is then refused by the
 # gateway (404 UE_NOT_FOUND) and m5s-sim no longer routes to it, and the same for a UE
-# removed live with `msgin5g-gwctl devices remove`; a registration the M5S
+# removed live with `msgin5g-gwctl devices remove`; a live import of 9 goes out in
+# requests of 4, 4 and 1; a registration the M5S
 # refuses (403) is audited and tried again at the next start.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/north.sh"
@@ -159,6 +160,25 @@ grep -q 'HTTP 404' push5.txt && grep -q 'UE_NOT_FOUND' push5.txt || fail "push t
 $PUSHL --to UE:ue-sms-1 --msg-id dl-6 --registered reg.json >push6.txt 2>&1
 [ $? -eq 4 ] || fail "m5s-sim routed to ue-sms-1: $(cat push6.txt)"
 ok "gwctl devices remove (live): de-registered at m5s-sim, not routed, gateway 404 UE_NOT_FOUND"
+
+# 4c. bulk: a live import of 9 devices is registered in requests of at most batch (4) UEs
+before=$(records sim.jsonl "$REG")
+for i in 1 2 3 4 5 6 7 8 9; do
+	printf '{"ue":"ue-imp-%d","mqtt":{"username":"imp-%d"}}\n' $i $i
+done >imp.jsonl
+"$top_builddir/msgin5g-gwctl" -c "$T_DIR/gw.yaml" devices import imp.jsonl >imp.out 2>&1 || fail "gwctl import: $(cat imp.out)"
+wait_records sim.jsonl $((before + 3)) "$REG" 15 || fail "the import was not registered: $(tail -n 5 gw2.log)"
+sleep 1
+python3 - sim.jsonl "$before" <<'PY' || fail "import batches"
+import json, sys
+rs = [r["body"] for r in map(json.loads, open(sys.argv[1]))
+      if r["path"].endswith("/registrations") and r["status"] == 200][int(sys.argv[2]):]
+assert sorted(len(b["ues"]) for b in rs) == [1, 4, 4], [len(b["ues"]) for b in rs]
+got = sorted(u["ueServiceId"] for b in rs for u in b["ues"])
+assert got == ["ue-imp-%d" % i for i in range(1, 10)], got
+assert all(u["mechanism"] == "MQTT" for b in rs for u in b["ues"])
+PY
+ok "gwctl devices import of 9 (live): registered in 3 requests of 4, 4 and 1"
 
 # 5. the M5S refuses a registration (403, final): logged, audited, not marked registered,
 # registered at the next start
