@@ -13,6 +13,8 @@
 #define SIM_EXIT_USAGE 1
 #define SIM_EXIT_RUNTIME 2
 #define SIM_EXIT_NOT_2XX 3
+/* push --registered: the destination UE is not registered at this M5S (not sent) */
+#define SIM_EXIT_NOT_REGISTERED 4
 
 /* ---- the answer script (sim_script.c) ---- */
 
@@ -57,6 +59,20 @@ int sim_script_load(void *ctx, const char *file, struct sim_script **out, char *
 /* The first rule that matches (path, msg_id) and has applications left, or NULL. Consumes
  * one application of a rule with times=. msg_id may be NULL (it then matches no msgId=). */
 struct sim_rule *sim_script_match(struct sim_script *s, const char *path, const char *msg_id);
+
+/* ---- the gateway registration API (sim_reg.c) ---- */
+struct mgw_diag;
+struct json_t;
+struct sim_regs;
+/* file: --reg-state (read at start if present, rewritten on every change), or NULL */
+int sim_regs_alloc(void *ctx, const char *file, struct sim_regs **out);
+/* A registration (reg) or de-registration body: checked against the schema (MGW_E_* and d
+ * naming the member when it is not), applied, and the 200 answer {"results": [...]} in
+ * *resp (talloc'd under ctx). */
+int sim_regs_apply(struct sim_regs *r, void *ctx, bool reg, struct json_t *body, char **resp,
+		   size_t *len, struct mgw_diag *d);
+/* Is ue registered by some gateway in the state file? MGW_OK, MGW_E_NOT_FOUND, MGW_E_IO. */
+int sim_regs_file_has(const char *file, const char *ue);
 
 /* ---- helpers (m5s_sim.c) ---- */
 

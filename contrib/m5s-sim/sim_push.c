@@ -371,14 +371,39 @@ static const struct option push_opts[] = {
 	{ "app-id", required_argument, NULL, 'a' },
 	{ "count", required_argument, NULL, 'n' },
 	{ "concurrency", required_argument, NULL, 'C' },
+	{ "registered", required_argument, NULL, 'g' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --registered FILE (serve's --reg-state): an M5S routes only to registered UEs */
+static int routable(const struct push *p, const char *file)
+{
+	const struct mgw_addr *dest = p->msg ? &p->msg->dest : NULL;
+	json_t *d = p->tmpl ? json_object_get(p->tmpl, "destAddr") : NULL;
+	const char *type = dest ? mgw_addr_type_name(dest->type)
+				: json_string_value(json_object_get(d, "addrType"));
+	const char *ue = dest ? dest->addr : json_string_value(json_object_get(d, "addr"));
+	int rc;
+
+	if (!type || strcmp(type, "UE") != 0 || !ue)
+		return SIM_EXIT_OK; /* not addressed to one UE: nothing to check */
+	if ((rc = sim_regs_file_has(file, ue)) == MGW_OK)
+		return SIM_EXIT_OK;
+	if (rc == MGW_E_NOT_FOUND) {
+		fprintf(stderr, "m5s-sim: push: UE %s is not registered at this M5S (%s): not sent\n",
+			ue, file);
+		return SIM_EXIT_NOT_REGISTERED;
+	}
+	fprintf(stderr, "m5s-sim: push: %s: cannot read the registrations\n", file);
+	return SIM_EXIT_RUNTIME;
+}
 
 int sim_push_main(void *ctx, int argc, char **argv)
 {
 	struct push *p;
 	const char *body = NULL, *body_file = NULL, *from = NULL, *to = NULL, *msg_id = NULL,
-		   *payload = NULL, *count = NULL, *conc = NULL, *app_id = NULL;
+		   *payload = NULL, *count = NULL, *conc = NULL, *app_id = NULL,
+		   *registered = NULL;
 	char *text = NULL;
 	bool l3g = false, n3g = false, report = false, curl_up = false;
 	json_error_t jerr;
@@ -413,6 +438,7 @@ int sim_push_main(void *ctx, int argc, char **argv)
 		case 'a': app_id = optarg; break;
 		case 'n': count = optarg; break;
 		case 'C': conc = optarg; break;
+		case 'g': registered = optarg; break;
 		default:
 			rc = sim_usage_error("push: unknown option or missing value '%s'",
 					     argv[optind - 1]);
@@ -529,6 +555,9 @@ int sim_push_main(void *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
+
+	if (registered && (rc = routable(p, registered)) != SIM_EXIT_OK)
+		goto out;
 
 	rc = SIM_EXIT_RUNTIME;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

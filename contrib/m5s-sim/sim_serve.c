@@ -31,7 +31,9 @@
 /* at exit, how long answers to held requests get to be written */
 #define DRAIN_MS 300
 
-enum op { OP_UE_MESSAGE, OP_AS_MESSAGE, OP_REPORT };
+#define REG_API "/msgs-gwregistration/v1"
+
+enum op { OP_UE_MESSAGE, OP_AS_MESSAGE, OP_REPORT, OP_REGISTER, OP_DEREGISTER };
 
 static const struct {
 	const char *path;
@@ -40,6 +42,8 @@ static const struct {
 	{ API "/deliver-ue-message", OP_UE_MESSAGE },
 	{ API "/deliver-as-message", OP_AS_MESSAGE },
 	{ API "/deliver-report", OP_REPORT },
+	{ REG_API "/registrations", OP_REGISTER },
+	{ REG_API "/deregistrations", OP_DEREGISTER },
 };
 
 /* The one table from an answer status to the TS 29.500 cause of this boundary. */
@@ -88,6 +92,7 @@ struct sim {
 	uint64_t seq;
 	struct mgw_codec_limits lim; /* --max-payload */
 	struct call *pending; /* delayed and dropped requests */
+	struct sim_regs *regs; /* the gateway registration API (sim_reg.c) */
 	bool stopping;        /* SIGTERM/SIGINT: new requests get 503 */
 	struct event *sig[4];
 };
@@ -425,7 +430,7 @@ static void handle(void *arg, struct mgw_http_req *req)
 		goto answer;
 	}
 	if (!c->known) {
-		answer_problem(c, 404, "no such operation of msgs-msgdelivery", -1);
+		answer_problem(c, 404, "no such operation of msgs-msgdelivery or msgs-gwregistration", -1);
 		goto answer;
 	}
 	if (strcmp(mgw_http_req_method(req), "POST") != 0) {
@@ -438,7 +443,24 @@ static void handle(void *arg, struct mgw_http_req *req)
 		goto answer;
 	}
 	/* decode */
-	if (c->op == OP_AS_MESSAGE) {
+	if (c->op == OP_REGISTER || c->op == OP_DEREGISTER) {
+		/* a status= rule answers before anything is registered */
+		rule = sim_script_match(sim->script, c->path, NULL);
+		if (rule && rule->action == SIM_ACT_STATUS) {
+			snprintf(c->cause, sizeof(c->cause), "script line %u: status=%d",
+				 rule->line, rule->code);
+			answer_problem(c, rule->code, "answered by the m5s-sim script",
+				       rule->retry_after);
+			goto answer;
+		}
+		if ((rc = sim_regs_apply(sim->regs, c, c->op == OP_REGISTER, c->body, &c->resp,
+					 &c->resp_len, &d)) == MGW_OK) {
+			c->valid = true;
+			c->status = 200;
+			c->ctype = "application/json";
+			goto answer;
+		}
+	} else if (c->op == OP_AS_MESSAGE) {
 		rc = check_as_message(c, &d);
 	} else {
 		rc = mgw_json_decode_msg(c, c->op == OP_REPORT ? MGW_BODY_REPORT : MGW_BODY_UE_MESSAGE,
@@ -595,6 +617,7 @@ static const struct option serve_opts[] = {
 	{ "token", required_argument, NULL, 't' },
 	{ "port-file", required_argument, NULL, 'p' },
 	{ "max-payload", required_argument, NULL, 'm' },
+	{ "reg-state", required_argument, NULL, 'g' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -602,7 +625,7 @@ int sim_serve_main(void *ctx, int argc, char **argv)
 {
 	struct mgw_http_server_cfg cfg;
 	struct sim *sim;
-	const char *listen = NULL, *port_file = NULL;
+	const char *listen = NULL, *port_file = NULL, *reg_state = NULL;
 	char *addr = NULL, err[512];
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	int opt, port = 0, rc = SIM_EXIT_RUNTIME, fd;
@@ -624,6 +647,7 @@ int sim_serve_main(void *ctx, int argc, char **argv)
 		case 's': sim->script_file = optarg; break;
 		case 't': sim->token = optarg; break;
 		case 'p': port_file = optarg; break;
+		case 'g': reg_state = optarg; break;
 		case 'm': {
 			char *end;
 			unsigned long long v = strtoull(optarg, &end, 10);
@@ -671,6 +695,9 @@ int sim_serve_main(void *ctx, int argc, char **argv)
 		rc = SIM_EXIT_USAGE;
 		goto out;
 	}
+
+	if (sim_regs_alloc(sim, reg_state, &sim->regs) != MGW_OK)
+		goto out;
 
 	/* runtime */
 	signal(SIGPIPE, SIG_IGN);

@@ -21,6 +21,15 @@ struct mgw_north_oauth2 {
 	char *scope;
 };
 
+/* Registration of the devices at the M5S on their behalf (a project extension,
+ * doc/interfaces.md "Registration at the M5S"): off unless configured. */
+struct mgw_north_registration {
+	bool enable;
+	char *gw_id;     /* the gateway's identity toward the M5S (gwId) */
+	char *api_root;  /* the gateway's own msgg apiRoot (gwApiRoot), where the M5S pushes */
+	int64_t batch;   /* most UEs in one request */
+};
+
 struct mgw_north_m5s {
 	char *api_root; /* https://host:port[/prefix] */
 	struct mgw_north_tls *tls;
@@ -30,6 +39,7 @@ struct mgw_north_m5s {
 	int64_t timeout_ms;
 	int64_t max_inflight;
 	int64_t retry_min_ms, retry_max_ms;
+	struct mgw_north_registration *registration; /* NULL: off */
 };
 
 struct mgw_oauth2_check; /* include/mgw/security.h */
@@ -80,6 +90,15 @@ void mgw_north_client_kick(struct mgw_north_client *c);
 /* Stop: in-flight requests are abandoned; their entries stay INFLIGHT in the store and go
  * back to ACCEPTED at the next start (at-least-once; the M5S deduplicates on msgId). */
 void mgw_north_client_free(struct mgw_north_client *c);
+
+/* Registration at the M5S (cfg->registration enabled; else a no-op returning MGW_OK):
+ * every device of sec's registry not yet registered is registered, every UE registered
+ * earlier and no longer in the registry de-registered (a walk of the registry: once at
+ * start-up). Durable NORTH entries of up to batch UEs each; the state is kept in the
+ * store's kv ("m5s.reg"), so a restart registers only what changed. Live changes after
+ * that (SIGHUP, gwctl devices) come from the change notification of security.h, which the
+ * client watches while registration is on; the changes of one loop turn go out together. */
+int mgw_north_client_sync_devices(struct mgw_north_client *c, struct mgw_security *sec);
 
 struct mgw_north_stats {
 	uint64_t sent, ok, stored, failed, retried;

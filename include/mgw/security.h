@@ -212,6 +212,11 @@ int mgw_security_psk(struct mgw_security *sec, const char *identity, struct mgw_
 const struct mgw_device *mgw_security_device(struct mgw_security *sec, const char *ue);
 /* The floor of a UE's JOSE protection (mgw_device_protection()); 0 when not registered. */
 int mgw_security_ue_protection(struct mgw_security *sec, const char *ue);
+/* Every registered device, once (src/security/walk.c): cb(arg, ref) with its UE and
+ * adapter; a cb result other than MGW_OK stops the walk and is returned. A walk of the
+ * fleet: for start-up passes only (north's registration at the M5S), never per message. */
+typedef int (*mgw_security_each_cb)(void *arg, const struct mgw_ue_ref *ref);
+int mgw_security_each_device(struct mgw_security *sec, mgw_security_each_cb cb, void *arg);
 
 /* ---- change notification (src/security/watch.c; doc/internals/security.md "Changes") ----
  * What happened to one registered device. UPDATED: any credential or key changed (PSK,

@@ -447,6 +447,8 @@ static int gw_start(struct gw *gw)
 			fprintf(stderr, "msgin5g-gw: north.m5s: %s\n", why);
 			return 2;
 		}
+		if ((rc = mgw_north_client_sync_devices(gw->client, gw->sec)) != MGW_OK)
+			return 2;
 	} else {
 		LOGP(DGW, MGW_LOGL_NOTICE, "north.m5s absent: uplink messages stay queued");
 	}

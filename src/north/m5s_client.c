@@ -50,9 +50,11 @@
 #include <mgw/log.h>
 #include <mgw/msg.h>
 #include <mgw/north.h>
+#include <mgw/security.h>
 #include <mgw/store.h>
 #include <mgw/tls_policy.h>
 
+#include "m5s_reg.h"
 #include "tls.h"
 
 #define API_PATH "/msgs-msgdelivery/v1"
@@ -106,6 +108,7 @@ struct mgw_north_client {
 	char authority[256];   /* api_root host[:port], the peer in audit records */
 	bool stopping;
 	struct mgw_north_stats st;
+	struct m5s_reg *reg;   /* registration at the M5S (m5s_registration.c), or NULL */
 };
 
 struct xfer {
@@ -115,6 +118,10 @@ struct xfer {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	bool in_multi, is_token, reauthed;
+	bool is_reg;               /* a registration entry: reg_blob, label; msg is NULL */
+	void *reg_blob;
+	size_t reg_blob_len;
+	char label[64];
 	int64_t id;
 	uint32_t attempts;
 	struct mgw_msg *msg;
@@ -522,6 +529,68 @@ out:
 	return rc;
 }
 
+/* POST x->body to url (or wait for a token); MGW_E_NOMEM: not started, x untouched */
+static int xfer_post(struct xfer *x, const char *url)
+{
+	struct mgw_north_client *c = x->c;
+
+	if (!(x->easy = curl_easy_init()))
+		return MGW_E_NOMEM;
+	if (easy_common(c, x, url, c->https) != MGW_OK ||
+	    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body) != CURLE_OK ||
+	    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len) !=
+		    CURLE_OK)
+		return MGW_E_NOMEM;
+	c->inflight++;
+	if (c->oauth && !token_valid(c, mgw_now_ms())) {
+		x->wnext = c->waiting;
+		c->waiting = x;
+		token_fetch(c);
+		return MGW_OK;
+	}
+	if (xfer_send(x) != MGW_OK)
+		retry_entry(x, 0, "cannot send", MGW_LOGL_ERROR);
+	return MGW_OK;
+}
+
+/* a registration entry (m5s_registration.c): built from the stored UE list and the
+ * configured gwId/gwApiRoot */
+static void reg_start(struct mgw_north_client *c, const struct mgw_store_entry *e)
+{
+	struct xfer *x = NULL;
+	char *url = NULL;
+	int rc;
+
+	if (!c->reg) {
+		LOG_M5S(MGW_LOGL_NOTICE, "registration entry #%lld dropped: registration is off",
+			(long long)e->id);
+		mgw_store_fail(c->store, e->id, "registration off");
+		return;
+	}
+	if (!(x = xfer_new(c)) || !(x->reg_blob = talloc_memdup(x, e->blob, e->blob_len)))
+		goto nomem;
+	x->id = e->id;
+	x->attempts = e->attempts;
+	x->is_reg = true;
+	x->reg_blob_len = e->blob_len;
+	rc = m5s_reg_request(c->reg, x, e, &url, &x->body, &x->body_len, x->label,
+			     sizeof(x->label));
+	if (rc == MGW_E_MALFORMED) {
+		LOG_M5S(MGW_LOGL_ERROR, "registration entry #%lld unreadable", (long long)e->id);
+		mgw_store_fail(c->store, e->id, "unreadable entry");
+		talloc_free(x);
+		return;
+	}
+	if (rc != MGW_OK || xfer_post(x, url) != MGW_OK)
+		goto nomem;
+	return;
+nomem:
+	LOG_M5S(MGW_LOGL_ERROR, "entry #%lld: out of resources, will retry", (long long)e->id);
+	mgw_store_retry(c->store, e->id, mgw_now_ms() + backoff(c, e->attempts, 0));
+	c->st.retried++;
+	talloc_free(x);
+}
+
 /* one claimed entry: decode, encode for the wire, POST (or wait for a token) */
 static void entry_start(struct mgw_north_client *c, const struct mgw_store_entry *e)
 {
@@ -530,6 +599,10 @@ static void entry_start(struct mgw_north_client *c, const struct mgw_store_entry
 	char cause[MGW_CAUSE_MAX + 1];
 	int rc;
 
+	if (m5s_reg_is_entry(e)) {
+		reg_start(c, e);
+		return;
+	}
 	if (!(x = xfer_new(c)))
 		goto nomem;
 	x->id = e->id;
@@ -565,23 +638,8 @@ static void entry_start(struct mgw_north_client *c, const struct mgw_store_entry
 		talloc_free(x);
 		return;
 	}
-	if (!(x->easy = curl_easy_init()))
+	if (xfer_post(x, x->msg->kind == MGW_MSG_REPORT ? c->url_report : c->url_msg) != MGW_OK)
 		goto nomem;
-	if (easy_common(c, x, x->msg->kind == MGW_MSG_REPORT ? c->url_report : c->url_msg,
-			c->https) != MGW_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body) != CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len) !=
-		    CURLE_OK)
-		goto nomem;
-	c->inflight++;
-	if (c->oauth && !token_valid(c, mgw_now_ms())) {
-		x->wnext = c->waiting;
-		c->waiting = x;
-		token_fetch(c);
-		return;
-	}
-	if (xfer_send(x) != MGW_OK)
-		retry_entry(x, 0, "cannot send", MGW_LOGL_ERROR);
 	return;
 nomem:
 	LOG_M5S(MGW_LOGL_ERROR, "entry #%lld: out of resources, will retry", (long long)e->id);
@@ -610,9 +668,13 @@ static void retry_entry(struct xfer *x, int64_t retry_after_ms, const char *why,
 	struct mgw_north_client *c = x->c;
 	int64_t d = backoff(c, x->attempts, retry_after_ms);
 
-	LOG_M5S(level, "%s %s/%s #%lld: %s, retry in %lld ms (attempt %u)", kind_name(x->msg),
-		x->msg->ori.addr, x->msg->msg_id, (long long)x->id, why, (long long)d,
-		x->attempts + 1);
+	if (x->is_reg)
+		LOG_M5S(level, "%s #%lld: %s, retry in %lld ms (attempt %u)", x->label,
+			(long long)x->id, why, (long long)d, x->attempts + 1);
+	else
+		LOG_M5S(level, "%s %s/%s #%lld: %s, retry in %lld ms (attempt %u)",
+			kind_name(x->msg), x->msg->ori.addr, x->msg->msg_id, (long long)x->id, why,
+			(long long)d, x->attempts + 1);
 	store_check(x, mgw_store_retry(c->store, x->id, mgw_now_ms() + d));
 	c->st.retried++;
 	finish(x);
@@ -679,6 +741,59 @@ static void on_ack(struct xfer *x)
 	}
 }
 
+static void reauth(struct xfer *x)
+{
+	struct mgw_north_client *c = x->c;
+
+	x->reauthed = true;
+	token_drop(c);
+	if (x->in_multi) {
+		curl_multi_remove_handle(c->multi, x->easy);
+		x->in_multi = false;
+	}
+	x->wnext = c->waiting;
+	c->waiting = x;
+	token_fetch(c);
+}
+
+/* the answer to a registration entry: transient failures retry like messages, the rest
+ * is final (m5s_reg_answer records the per-UE results) */
+static void reg_done(struct xfer *x, CURLcode res, long status)
+{
+	struct mgw_north_client *c = x->c;
+	char why[CURL_ERROR_SIZE + 64];
+	curl_off_t ra = 0;
+
+	if (res != CURLE_OK) {
+		snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+		retry_entry(x, 0, why, MGW_LOGL_NOTICE);
+		return;
+	}
+	if (status == 429 || status == 408 || status >= 500) {
+		if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK || ra < 0)
+			ra = 0;
+		snprintf(why, sizeof(why), "HTTP %ld", status);
+		retry_entry(x, (int64_t)ra * 1000, why, MGW_LOGL_NOTICE);
+		return;
+	}
+	if (status == 401 && c->oauth && !x->reauthed) {
+		LOG_M5S(MGW_LOGL_NOTICE, "%s #%lld: HTTP 401, renewing the access token", x->label,
+			(long long)x->id);
+		reauth(x);
+		return;
+	}
+	if (m5s_reg_answer(c->reg, mgw_core_security(c->core), x->reg_blob, x->reg_blob_len,
+			   status, x->resp_cut ? NULL : x->resp, x->resp_cut ? 0 : x->resp_len, why,
+			   sizeof(why)) == MGW_OK) {
+		store_check(x, mgw_store_complete(c->store, x->id));
+	} else {
+		LOG_M5S(MGW_LOGL_ERROR, "%s #%lld refused: %s", x->label, (long long)x->id, why);
+		store_check(x, mgw_store_fail(c->store, x->id, why));
+		c->st.failed++;
+	}
+	finish(x);
+}
+
 static void on_http_error(struct xfer *x, long status)
 {
 	struct mgw_north_client *c = x->c;
@@ -713,15 +828,7 @@ static void on_http_error(struct xfer *x, long status)
 		/* the token may have been revoked: one new token, one resend */
 		LOG_M5S(MGW_LOGL_NOTICE, "%s %s/%s #%lld: HTTP 401, renewing the access token",
 			kind_name(x->msg), x->msg->ori.addr, x->msg->msg_id, (long long)x->id);
-		x->reauthed = true;
-		token_drop(c);
-		if (x->in_multi) {
-			curl_multi_remove_handle(c->multi, x->easy);
-			x->in_multi = false;
-		}
-		x->wnext = c->waiting;
-		c->waiting = x;
-		token_fetch(c);
+		reauth(x);
 		return;
 	}
 	if (text[0])
@@ -782,6 +889,10 @@ static void on_done(struct mgw_north_client *c, CURL *easy, CURLcode res)
 	if (x->is_token) {
 		token_done(c, x, res, status);
 		talloc_free(x);
+		return;
+	}
+	if (x->is_reg) {
+		reg_done(x, res, status);
 		return;
 	}
 	if (res != CURLE_OK) {
@@ -986,6 +1097,14 @@ static void notify_hook(void *arg)
 	mgw_north_client_kick(arg);
 }
 
+/* the registry's change notification (include/mgw/security.h): registration at the M5S */
+static void on_dev_change(void *arg, const char *ue, enum mgw_dev_change what)
+{
+	struct mgw_north_client *c = arg;
+
+	m5s_reg_changed(c->reg, mgw_core_security(c->core), ue, (int)what);
+}
+
 /* ---- life cycle ---- */
 
 static int client_destructor(struct mgw_north_client *c)
@@ -993,6 +1112,8 @@ static int client_destructor(struct mgw_north_client *c)
 	c->stopping = true;
 	if (c->core)
 		mgw_core_set_notify(c->core, MGW_Q_NORTH, NULL, NULL);
+	if (c->reg)
+		mgw_security_unwatch(mgw_core_security(c->core), on_dev_change, c);
 	/* abandoned requests: their entries stay INFLIGHT until the next open */
 	while (c->xfers)
 		talloc_free(c->xfers);
@@ -1162,6 +1283,13 @@ int mgw_north_client_start(void *ctx, struct event_base *base, const struct mgw_
 		goto out;
 	}
 	c->core = core;
+	if (cfg->registration && cfg->registration->enable &&
+	    ((rc = m5s_reg_alloc(c, cfg->registration, root, store, base, notify_hook, c,
+				 &c->reg)) != MGW_OK ||
+	     (rc = mgw_security_watch(mgw_core_security(core), on_dev_change, c)) != MGW_OK)) {
+		TALLOC_FREE(c->reg); /* not watching: the destructor must not unwatch */
+		goto out;
+	}
 	mgw_core_set_notify(core, MGW_Q_NORTH, notify_hook, c);
 	LOG_M5S(MGW_LOGL_INFO, "client to %s (%s, at most %zu in flight)", root,
 		c->http2 ? (c->https ? "h2" : "h2c") : "HTTP/1.1", c->max_inflight);
@@ -1179,6 +1307,13 @@ out:
 void mgw_north_client_free(struct mgw_north_client *c)
 {
 	talloc_free(c);
+}
+
+int mgw_north_client_sync_devices(struct mgw_north_client *c, struct mgw_security *sec)
+{
+	if (!c || !c->reg)
+		return MGW_OK;
+	return m5s_reg_sync(c->reg, sec);
 }
 
 void mgw_north_client_stats(const struct mgw_north_client *c, struct mgw_north_stats *st)

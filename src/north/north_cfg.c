@@ -51,6 +51,22 @@ static const struct mgw_cfg_schema oauth2_schema = {
 	"oauth2", oauth2_items, sizeof(struct mgw_north_oauth2), NULL,
 };
 
+static const struct mgw_cfg_item registration_items[] = {
+	{ "enable", MGW_CFG_BOOL, OFF(mgw_north_registration, enable), 0, 0, 0, "true",
+	  "register the devices at the M5S on their behalf (project extension)" },
+	{ "gw_id", MGW_CFG_STR, OFF(mgw_north_registration, gw_id), MGW_CFG_F_REQUIRED, 0, 256,
+	  NULL, "the gateway's identity toward the M5S (gwId)" },
+	{ "api_root", MGW_CFG_STR, OFF(mgw_north_registration, api_root), MGW_CFG_F_REQUIRED, 0,
+	  1024, NULL, "the gateway's own msgg apiRoot, where the M5S pushes (gwApiRoot)" },
+	{ "batch", MGW_CFG_INT, OFF(mgw_north_registration, batch), 0, 1, 10000, "500",
+	  "most UEs in one (de)registration request" },
+	{ NULL },
+};
+
+static const struct mgw_cfg_schema registration_schema = {
+	"registration", registration_items, sizeof(struct mgw_north_registration), NULL,
+};
+
 static const struct mgw_cfg_item m5s_items[] = {
 	{ "api_root", MGW_CFG_STR, OFF(mgw_north_m5s, api_root), MGW_CFG_F_REQUIRED, 0, 1024, NULL,
 	  "apiRoot of the MSGin5G Server (TS 29.501 4.4), e.g. https://m5s.example:443" },
@@ -70,6 +86,9 @@ static const struct mgw_cfg_item m5s_items[] = {
 	  "first retry back-off" },
 	{ "retry_max", MGW_CFG_DURATION, OFF(mgw_north_m5s, retry_max_ms), 0, 10, 86400000, "5m",
 	  "longest retry back-off" },
+	{ "registration", MGW_CFG_SECTION, OFF(mgw_north_m5s, registration), 0, 0, 0, NULL,
+	  "register the devices at the M5S on their behalf (off unless given)",
+	  &registration_schema },
 	{ NULL },
 };
 

@@ -236,6 +236,11 @@ const struct mgw_device *reg_cache_at(struct reg_cache *c, size_t i)
 	return fill(c, rc, row);
 }
 
+struct mgw_regdb *reg_cache_db(struct reg_cache *c)
+{
+	return c ? c->db : NULL;
+}
+
 size_t reg_cache_count(struct reg_cache *c)
 {
 	size_t n = 0;

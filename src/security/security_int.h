@@ -61,6 +61,8 @@ int reg_cache_alloc(void *ctx, struct mgw_regdb *db, size_t max, struct reg_cach
 const struct mgw_device *reg_cache_get(struct reg_cache *c, unsigned kind, const char *value);
 const struct mgw_device *reg_cache_at(struct reg_cache *c, size_t i);
 size_t reg_cache_count(struct reg_cache *c);
+/* The store's registry tables behind the cache (walk.c pages them). */
+struct mgw_regdb *reg_cache_db(struct reg_cache *c);
 
 /* ---- policy.c ---- */
 

@@ -23,6 +23,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
+#include <jansson.h>
 #include <openssl/ssl.h>
 #include <talloc.h>
 
@@ -58,6 +59,7 @@ enum answer {
 	A_401,      /* 401 (token revoked) */
 	A_429_DATE, /* 429 + Retry-After as an HTTP-date 2 s ahead */
 	A_503_RA_BIG, /* 503 + Retry-After: 3600 (beyond retry_max) */
+	A_REG_RESULTS, /* 200 registration results: ue-2 refused, ue-nobody (not asked) too */
 };
 
 #define MAX_REQ 128
@@ -172,6 +174,12 @@ static void answer(struct pending *p)
 		evhttp_send_reply(p->req, 401, "Unauthorized", out);
 	} else if (p->a == A_204) {
 		evhttp_send_reply(p->req, 204, "No Content", NULL);
+	} else if (p->a == A_REG_RESULTS) {
+		evbuffer_add_printf(out, "{\"results\":[{\"ueServiceId\":\"ue-2\",\"result\":"
+				    "\"FAILURE\",\"cause\":\"NOT_ALLOWED\"},{\"ueServiceId\":"
+				    "\"ue-nobody\",\"result\":\"FAILURE\"}]}");
+		evhttp_add_header(h, "Content-Type", "application/json");
+		evhttp_send_reply(p->req, 200, "OK", out);
 	} else if (p->a == A_GARBAGE) {
 		evbuffer_add(out, "{\"hello\":1}", 11);
 		evhttp_send_reply(p->req, 200, "OK", out);
@@ -1099,6 +1107,105 @@ START_TEST(test_h2c_prior_knowledge_404_against_nghttpd)
 }
 END_TEST
 
+/* ---- registration at the M5S (m5s_registration.c) ---- */
+
+static void registration_on(void)
+{
+	struct mgw_north_registration *r = talloc_zero(F.ctx, struct mgw_north_registration);
+
+	r->enable = true;
+	r->gw_id = talloc_strdup(r, "gw-t");
+	r->api_root = talloc_strdup(r, "https://gw.test:7443");
+	r->batch = 4;
+	F.cfg.registration = r;
+}
+
+static bool kv_has(const char *ue)
+{
+	void *v = NULL;
+	size_t n;
+	int rc = mgw_store_kv_get(F.store, F.ctx, "m5s.reg", ue, mgw_now_ms(), &v, &n);
+
+	talloc_free(v);
+	return rc == MGW_OK;
+}
+
+static json_t *req_json(int i)
+{
+	json_t *j = json_loads(F.srv.reqs[i].body, 0, NULL);
+
+	ck_assert_ptr_nonnull(j);
+	return j;
+}
+
+/* 6 devices, batch 4: two requests (4 + 2), in order; a 500 is retried with the same body;
+ * a UE the M5S refuses is no longer marked registered and is audited; a result naming a UE
+ * that was not asked for changes nothing */
+START_TEST(test_registration_batched_retried_results)
+{
+	json_t *a, *b, *c;
+	char last[512];
+
+	registration_on();
+	script(2, A_500, A_REG_RESULTS);
+	start_client();
+	ck_assert_int_eq(mgw_north_client_sync_devices(F.client, F.sec), MGW_OK);
+	RUN_UNTIL(F.srv.nreq == 3 && count(MGW_Q_NORTH, MGW_QS_DONE) == 2, 10000);
+	for (int i = 0; i < 3; i++)
+		ck_assert_str_eq(F.srv.reqs[i].path, "/msgs-gwregistration/v1/registrations");
+	a = req_json(0);
+	b = req_json(1);
+	c = req_json(2);
+	ck_assert(json_equal(a, b)); /* the retry resends the same entry */
+	ck_assert_str_eq(json_string_value(json_object_get(a, "gwId")), "gw-t");
+	ck_assert_str_eq(json_string_value(json_object_get(a, "gwApiRoot")), "https://gw.test:7443");
+	ck_assert_uint_eq(json_array_size(json_object_get(a, "ues")), 4);
+	ck_assert_uint_eq(json_array_size(json_object_get(c, "ues")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(a, "ues"), 0),
+							   "mechanism")), "COAP");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(a, "ues"), 0),
+							    "maxSegSize")), 2048);
+	ck_assert(!kv_has("ue-2"));
+	ck_assert(kv_has("ue-1") && kv_has("ue-3") && kv_has("ue-6"));
+	ck_assert(!kv_has("ue-nobody"));
+	/* once: the second request did not ask for ue-2 */
+	ck_assert_int_eq(audit_lines(last, sizeof(last), "REGISTRATION_REFUSED", "ue-2", NULL), 1);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+END_TEST
+
+/* changes in one turn: an add and a remove of the same UE cancel out, the remove of a UE
+ * never registered sends nothing; a restart sync then registers what is missing only */
+START_TEST(test_registration_changes_cancel_and_sync_skips_registered)
+{
+	registration_on();
+	script(1, A_REG_RESULTS);
+	start_client();
+	mgw_security_device_changed(F.sec, "ue-1", MGW_DEV_ADDED);
+	mgw_security_device_changed(F.sec, "ue-1", MGW_DEV_REMOVED);
+	mgw_security_device_changed(F.sec, "ue-3", MGW_DEV_REMOVED);
+	mgw_security_device_changed(F.sec, "ue-4", MGW_DEV_ADDED);
+	RUN_UNTIL(F.srv.nreq == 1, 5000);
+	spin(300);
+	ck_assert_int_eq(F.srv.nreq, 1);
+	ck_assert_ptr_nonnull(strstr(F.srv.reqs[0].body, "\"ue-4\""));
+	ck_assert_ptr_null(strstr(F.srv.reqs[0].body, "\"ue-1\""));
+	ck_assert(!kv_has("ue-1") && kv_has("ue-4"));
+	ck_assert_int_eq(mgw_north_client_sync_devices(F.client, F.sec), MGW_OK);
+	RUN_UNTIL(F.srv.nreq == 3, 5000); /* ue-1,2,3,5,6: 4 + 1 (ue-4 is registered) */
+	ck_assert_ptr_null(strstr(F.srv.reqs[1].body, "\"ue-4\""));
+	ck_assert_ptr_null(strstr(F.srv.reqs[2].body, "\"ue-4\""));
+	/* ue-4 leaves: one de-registration */
+	mgw_security_device_changed(F.sec, "ue-4", MGW_DEV_REMOVED);
+	RUN_UNTIL(F.srv.nreq == 4, 5000);
+	ck_assert_str_eq(F.srv.reqs[3].path, "/msgs-gwregistration/v1/deregistrations");
+	ck_assert_str_eq(F.srv.reqs[3].body, "{\"gwId\":\"gw-t\",\"ues\":[\"ue-4\"]}");
+	ck_assert(!kv_has("ue-4"));
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("north client");
@@ -1131,6 +1238,8 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, test_https_wrong_name_retries);
 	tcase_add_test(tc, test_oauth2_token_and_401_refresh);
 	tcase_add_test(tc, test_oauth2_second_401_fails);
+	tcase_add_test(tc, test_registration_batched_retried_results);
+	tcase_add_test(tc, test_registration_changes_cancel_and_sync_skips_registered);
 	suite_add_tcase(s, tc);
 	return s;
 }
