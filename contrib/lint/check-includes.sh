@@ -60,6 +60,12 @@ for a in src/adapter/*/; do
 	grep -rn "adapter/[a-z]*/" "$a" 2>/dev/null | grep -v "adapter/$name/" |
 		sed "s/\$/ (adapters must not include each other)/"
 done >>"${TMPDIR:-/tmp}/check-includes.$$"
+# one lookup door (issue 13): adapters, the core and north ask security (mgw_security_identify,
+# _psk, _device), never the registry itself
+grep -rnE '\<(mgw_security_registry|mgw_registry_by_cred|mgw_registry_by_ue|mgw_registry_at)[[:space:]]*\(' \
+	src/adapter src/core src/north 2>/dev/null |
+	sed "s/\$/ (registry lookups go through security: mgw_security_identify\/_psk\/_device)/" \
+	>>"${TMPDIR:-/tmp}/check-includes.$$"
 if [ -s "${TMPDIR:-/tmp}/check-includes.$$" ]; then
 	cat "${TMPDIR:-/tmp}/check-includes.$$"
 	bad=1

@@ -49,6 +49,15 @@ struct mgw_adapter_ops {
 	int (*deliver)(void *state, const struct mgw_msg *msg, const struct mgw_device *dev,
 		       mgw_deliver_done done, void *arg);
 	int (*reload)(void *state); /* optional: SIGHUP */
+	/* optional: a registered device was added, updated (a credential or key changed) or
+	 * removed (mgw_security_watch(); the core passes every change to every adapter).
+	 * The lookups already answer with the new state when it is called. For UPDATED and
+	 * REMOVED it MUST close every open session and drop every cached binding of that UE
+	 * that was proved with the old credential (a re-keyed PSK MUST NOT keep its old DTLS
+	 * session), so that its next message is refused or authenticated anew; it MUST NOT
+	 * block and MUST NOT call done of a delivery from inside the call (close, and let the
+	 * delivery end as it would on a lost session). ue is valid during the call only. */
+	void (*device_changed)(void *state, const char *ue, enum mgw_dev_change what);
 };
 
 #endif

@@ -59,6 +59,11 @@ void mgw_core_kick_south(struct mgw_core *c);
 /* A device of UE ue is reachable again (it observes, subscribes, binds): its waiting
  * downlink entries skip what is left of their retry back-off and go now. */
 int mgw_core_device_ready(struct mgw_core *c, const char *ue);
+/* An adapter is back (reconnected, bound): the downlink waiting out a back-off for the UEs
+ * it serves becomes due now. The store answers which UEs have mail waiting (one indexed
+ * query, mgw_store_waiting_dests()); security which of them this adapter serves. Never a
+ * walk of the registry. *n (may be NULL): UEs woken. */
+int mgw_core_wake_adapter(struct mgw_core *c, enum mgw_ingress in, size_t *n);
 
 /* Adapter state that must survive a restart (receipt correlation, reassembly of
  * concatenated SMS, transaction maps): the store's key/value table, namespaced by the

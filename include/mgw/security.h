@@ -190,6 +190,29 @@ int mgw_security_reload(struct mgw_security *sec, const struct mgw_policy *pol,
 			struct mgw_registry *reg);
 const struct mgw_registry *mgw_security_registry(const struct mgw_security *sec);
 
+/* ---- the one lookup door (src/security/lookup.c): adapters and the core ask here, never
+ * the registry itself. Answers are copies (or, for mgw_security_device(), a handle valid
+ * until the current loop turn ends): the registry is a cache whose entries move. ---- */
+struct mgw_ue_ref {
+	char ue[MGW_ID_MAX + 1];  /* the UE Service ID bound to the credential */
+	enum mgw_ingress adapter; /* the adapter that serves it downlink */
+};
+/* Which UE is this credential (value as the channel proved it; normalised like the
+ * registry)? MGW_OK with *out set, MGW_E_UNKNOWN_DEVICE, MGW_E_INVAL. Writes no audit
+ * record: the verdict is mgw_security_inbound()'s (or the caller's reject). */
+int mgw_security_identify(struct mgw_security *sec, enum mgw_cred kind, const char *value,
+			  struct mgw_ue_ref *out);
+/* The PSK for a DTLS PSK identity, copied into key (cap bytes; wipe it after use): MGW_OK
+ * with *len and *out (out may be NULL), MGW_E_UNKNOWN_DEVICE (no such identity, or it has
+ * no PSK), MGW_E_TOO_BIG (cap too small). Never log the key. */
+int mgw_security_psk(struct mgw_security *sec, const char *identity, struct mgw_ue_ref *out,
+		     uint8_t *key, size_t cap, size_t *len);
+/* The device of a UE, for the core's router and an adapter's deliver(): valid until the
+ * current loop turn ends; MUST NOT be kept beyond it. NULL: not registered. */
+const struct mgw_device *mgw_security_device(struct mgw_security *sec, const char *ue);
+/* The floor of a UE's JOSE protection (mgw_device_protection()); 0 when not registered. */
+int mgw_security_ue_protection(struct mgw_security *sec, const char *ue);
+
 /* ---- change notification (src/security/watch.c; doc/internals/security.md "Changes") ----
  * What happened to one registered device. UPDATED: any credential or key changed (PSK,
  * PSK identity, certificate or RPK fingerprint, certificate subject, MSISDN, MQTT username,

@@ -130,6 +130,11 @@ int mgw_store_count(struct mgw_store *s, enum mgw_queue q, enum mgw_qstate st, s
  * came back): *n (if not NULL) says how many. Part of the current batch. */
 int mgw_store_wake(struct mgw_store *s, enum mgw_queue q, const char *dest_key, int64_t now_ms,
 		   size_t *n);
+/* The distinct dest_keys of q's ACCEPTED entries waiting out a retry back-off (next_try_ms
+ * > now_ms), at most max, by an index (never a walk of every entry): *out is a talloc array
+ * of *n strings under ctx. What an adapter that came back wakes (mgw_core_wake_adapter()). */
+int mgw_store_waiting_dests(struct mgw_store *s, void *ctx, enum mgw_queue q, int64_t now_ms,
+			    size_t max, char ***out, size_t *n);
 /* Earliest next_try_ms of ACCEPTED entries in q (0 if none): for the retry timer. */
 int mgw_store_next_due(struct mgw_store *s, enum mgw_queue q, int64_t *next_ms);
 /* Delete DONE/FAILED rows older than done_keep_ms and expired kv rows. */

@@ -42,6 +42,7 @@ struct mgw_core {
 	const struct mgw_jose_keyset *jose; /* protection profiles toward ASs, or NULL */
 	struct mgw_jose_replay *jose_rp;    /* downlink replay cache */
 	struct mgw_backoff south_bo;        /* downlink retries */
+	bool watching; /* registered with mgw_security_watch() */
 };
 
 /* one downlink delivery handed to an adapter */
@@ -78,9 +79,13 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 static void south_notify(void *arg);
 static void south_tick_cb(evutil_socket_t fd, short what, void *arg);
 
+static void device_changed(void *arg, const char *ue, enum mgw_dev_change what);
+
 static int core_destructor(struct mgw_core *c)
 {
 	c->south_stopping = true;
+	if (c->watching)
+		mgw_security_unwatch(c->sec, device_changed, c);
 	for (int q = 0; q < _MGW_Q_COUNT; q++)
 		if (c->notify[q].ev)
 			event_free(c->notify[q].ev);
@@ -111,8 +116,10 @@ int mgw_core_alloc(void *ctx, const struct mgw_core_cfg *cfg, struct mgw_securit
 	c->notify[MGW_Q_SOUTH].fn = south_notify;
 	c->notify[MGW_Q_SOUTH].arg = c;
 	if (!(c->south_tick = event_new(cfg->base, -1, EV_PERSIST, south_tick_cb, c)) ||
-	    event_add(c->south_tick, &tick) != 0)
+	    event_add(c->south_tick, &tick) != 0 ||
+	    mgw_security_watch(sec, device_changed, c) != MGW_OK)
 		goto nomem;
+	c->watching = true;
 	*out = c;
 	return MGW_OK;
 nomem:
@@ -350,8 +357,7 @@ static int open_downlink(struct mgw_core *c, struct mgw_msg *m, const struct mgw
 	memset(&res, 0, sizeof(res));
 	rc = mgw_jose_open(tmp, c->jose, c->jose_rp, m, mgw_now_ms() / 1000, &out, &n, &res, &err);
 	if (rc == MGW_OK && !res.is_signed && m->dest.type == MGW_ADDR_UE &&
-	    mgw_device_protection(mgw_registry_by_ue(mgw_security_registry(c->sec), m->dest.addr)) >
-		    MGW_JOSE_TRANSPORT) {
+	    mgw_security_ue_protection(c->sec, m->dest.addr) > MGW_JOSE_TRANSPORT) {
 		/* the device's registry entry asks for signed downlink */
 		err.cause = MGW_JOSE_UNSIGNED;
 		snprintf(err.where, sizeof(err.where), "payload");
@@ -408,9 +414,8 @@ int mgw_core_protect_uplink(struct mgw_core *c, struct mgw_msg *m, char *cause, 
 	memset(&err, 0, sizeof(err));
 	rc = mgw_jose_protect_min(tmp, c->jose, m,
 				  m->ori.type == MGW_ADDR_UE
-					  ? (enum mgw_jose_protection)mgw_device_protection(
-						    mgw_registry_by_ue(mgw_security_registry(c->sec),
-								       m->ori.addr))
+					  ? (enum mgw_jose_protection)mgw_security_ue_protection(
+						    c->sec, m->ori.addr)
 					  : MGW_JOSE_TRANSPORT,
 				  mgw_now_ms() / 1000, &out, &n, &prot, &err);
 	if (rc == MGW_OK && out) {
@@ -908,9 +913,21 @@ static void south_unprotected(struct mgw_core *c, struct delivery *d, int rc, in
 	talloc_free(d);
 }
 
+/* The destination was removed from the registry (doc/internals/core.md "Changes"): the
+ * message can never be delivered; its originator gets a failure report now rather than at
+ * expiry. The next entry for that UE is claimable once this one is FAILED. */
+static void south_removed(struct mgw_core *c, struct delivery *d)
+{
+	LOGP(DCORE, MGW_LOGL_NOTICE, "downlink %s/%s to %s failed: UE removed from the registry",
+	     d->msg->ori.addr, d->msg->msg_id, d->msg->dest.addr);
+	mgw_store_fail(c->store, d->id, "UE_REMOVED");
+	report(c, d->msg, false, "UE_REMOVED: the destination UE is no longer registered");
+	notify_later(c, MGW_Q_SOUTH);
+	talloc_free(d);
+}
+
 static void dispatch_south(struct mgw_core *c)
 {
-	const struct mgw_registry *reg = mgw_security_registry(c->sec);
 	struct mgw_store_entry **e = NULL;
 	size_t n = 0;
 	void *tmp;
@@ -947,12 +964,14 @@ static void dispatch_south(struct mgw_core *c)
 			talloc_free(d);
 			continue;
 		}
-		dev = mgw_registry_by_ue(reg, d->msg->dest.addr);
-		if (!dev || mgw_router_pick(c->router, dev, &ops, &state) != MGW_OK) {
-			/* removed from the registry, or its adapter is not running: wait (until
-			 * expiry) for a reload that brings it back */
-			LOGP(DCORE, MGW_LOGL_DEBUG, "downlink %s/%s: no %s for %s, waiting",
-			     d->msg->ori.addr, d->msg->msg_id, dev ? "adapter" : "device", d->msg->dest.addr);
+		if (!(dev = mgw_security_device(c->sec, d->msg->dest.addr))) {
+			south_removed(c, d);
+			continue;
+		}
+		if (mgw_router_pick(c->router, dev, &ops, &state) != MGW_OK) {
+			/* its adapter is not running: wait (until expiry) for it */
+			LOGP(DCORE, MGW_LOGL_DEBUG, "downlink %s/%s: no adapter for %s, waiting",
+			     d->msg->ori.addr, d->msg->msg_id, d->msg->dest.addr);
 			mgw_store_retry(c->store, d->id, now + south_backoff(c, d->attempts));
 			talloc_free(d);
 			continue;
@@ -1046,4 +1065,58 @@ int mgw_core_device_ready(struct mgw_core *c, const char *ue)
 		     dest, n);
 	notify_later(c, MGW_Q_SOUTH);
 	return MGW_OK;
+}
+
+/* The registry changed (mgw_security_watch()): the adapters close what the old credential
+ * opened; a removed UE's queued downlink becomes due now, and dispatch_south() fails it
+ * with a report (south_removed()). */
+static void device_changed(void *arg, const char *ue, enum mgw_dev_change what)
+{
+	struct mgw_core *c = arg;
+
+	mgw_router_device_changed(c->router, ue, what);
+	if (what == MGW_DEV_REMOVED && mgw_core_device_ready(c, ue) != MGW_OK)
+		LOGP(DCORE, MGW_LOGL_ERROR, "downlink to removed %s: not woken (store)", ue);
+}
+
+/* at most this many UEs woken per call: a reconnect wakes the rest at their own retry time */
+#define WAKE_MAX 4096
+
+int mgw_core_wake_adapter(struct mgw_core *c, enum mgw_ingress in, size_t *n)
+{
+	char **keys = NULL;
+	size_t k = 0, woken = 0;
+	void *tmp = NULL;
+	int rc;
+
+	if (!c) {
+		rc = MGW_E_INVAL;
+		goto out;
+	}
+	if (!(tmp = talloc_new(c))) {
+		rc = MGW_E_NOMEM;
+		goto out;
+	}
+	if ((rc = mgw_store_waiting_dests(c->store, tmp, MGW_Q_SOUTH, mgw_now_ms(), WAKE_MAX, &keys,
+					  &k)) != MGW_OK)
+		goto out;
+	for (size_t i = 0; i < k; i++) {
+		if (strncmp(keys[i], "UE:", 3) != 0 ||
+		    mgw_device_adapter(mgw_security_device(c->sec, keys[i] + 3)) != in)
+			continue;
+		if ((rc = mgw_store_wake(c->store, MGW_Q_SOUTH, keys[i], mgw_now_ms(), NULL)) !=
+		    MGW_OK)
+			goto out;
+		woken++;
+	}
+	if (woken)
+		LOGP(DCORE, MGW_LOGL_INFO, "downlink: %s is back, %zu UEs with mail waiting due now",
+		     mgw_ingress_name(in), woken);
+	notify_later(c, MGW_Q_SOUTH);
+	if (n)
+		*n = woken;
+	rc = MGW_OK;
+out:
+	talloc_free(tmp);
+	return rc;
 }

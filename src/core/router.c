@@ -55,3 +55,13 @@ int mgw_router_pick(const struct mgw_router *r, const struct mgw_device *dev,
 	*state = r->state[i];
 	return MGW_OK;
 }
+
+void mgw_router_device_changed(const struct mgw_router *r, const char *ue,
+			       enum mgw_dev_change what)
+{
+	if (!r || !ue)
+		return;
+	for (unsigned i = 0; i < ROUTER_SLOTS; i++)
+		if (r->ops[i] && r->ops[i]->device_changed)
+			r->ops[i]->device_changed(r->state[i], ue, what);
+}

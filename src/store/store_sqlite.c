@@ -164,6 +164,7 @@ enum stmt_id {
 	ST_KV_EACH,
 	ST_REDO_STATE,
 	ST_REDO_INSERT,
+	ST_WAITING,
 	_ST_COUNT
 };
 
@@ -198,6 +199,9 @@ static const char *const stmt_sql[_ST_COUNT] = {
 	[ST_COUNT] = "SELECT count(*) FROM queue WHERE q = ?1 AND state = ?2",
 	[ST_NEXT_DUE] = "SELECT next_try_ms FROM queue WHERE q = ?1 AND state = 0"
 			" ORDER BY next_try_ms LIMIT 1",
+	/* by queue_due (q, state, next_try_ms): only the entries waiting out a back-off */
+	[ST_WAITING] = "SELECT DISTINCT dest_key FROM queue INDEXED BY queue_due WHERE q = ?1"
+		       " AND state = 0 AND next_try_ms > ?2 AND dest_key IS NOT NULL LIMIT ?3",
 	[ST_PURGE_Q] = "DELETE FROM queue WHERE state >= 2 AND updated_ms <= ?1",
 	[ST_PURGE_KV] = "DELETE FROM kv WHERE expires_ms != 0 AND expires_ms <= ?1",
 	[ST_KV_PUT] = "INSERT INTO kv (ns, key, val, expires_ms) VALUES (?1, ?2, ?3, ?4)"
@@ -1392,6 +1396,49 @@ int mgw_store_wake(struct mgw_store *s, enum mgw_queue q, const char *dest_key, 
 	if (n)
 		*n = (size_t)sqlite3_changes(s->db);
 	return MGW_OK;
+}
+
+int mgw_store_waiting_dests(struct mgw_store *s, void *ctx, enum mgw_queue q, int64_t now_ms,
+			    size_t max, char ***out, size_t *n)
+{
+	char **v = NULL;
+	size_t cnt = 0;
+	sqlite3_stmt *st;
+	int rc, src;
+
+	if (!s || !q_valid(q) || !out || !n || !max) {
+		rc = MGW_E_INVAL;
+		goto out;
+	}
+	if (max > INT_MAX)
+		max = INT_MAX;
+	if (!(v = talloc_array(ctx, char *, max))) {
+		rc = MGW_E_NOMEM;
+		goto out;
+	}
+	st = stmt(s, ST_WAITING);
+	sqlite3_bind_int(st, 1, q);
+	sqlite3_bind_int64(st, 2, now_ms);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW && cnt < max)
+		if (!(v[cnt++] = talloc_strdup(v, (const char *)sqlite3_column_text(st, 0)))) {
+			sqlite3_reset(st);
+			rc = MGW_E_NOMEM;
+			goto out;
+		}
+	sqlite3_reset(st);
+	if (src != SQLITE_DONE && src != SQLITE_ROW) {
+		LOG_STORE(s, MGW_LOGL_ERROR, "waiting: %s", sqlite3_errstr(src));
+		rc = MGW_E_STORE;
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	rc = MGW_OK;
+out:
+	talloc_free(v);
+	return rc;
 }
 
 int mgw_store_expire(struct mgw_store *s, void *ctx, int64_t now_ms, size_t max,

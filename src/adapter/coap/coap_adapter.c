@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <talloc.h>
@@ -653,9 +654,8 @@ static const coap_bin_const_t *psk_cb(coap_bin_const_t *identity, coap_session_t
 {
 	struct coap_ad *ad = arg;
 	static coap_bin_const_t key; /* libcoap copies it before the next handshake runs */
-	const struct mgw_device *dev;
-	const uint8_t *k;
-	size_t klen;
+	struct mgw_ue_ref ref;
+	size_t klen = 0;
 	struct cs *s;
 
 	keylog_session(session);
@@ -677,14 +677,15 @@ static const coap_bin_const_t *psk_cb(coap_bin_const_t *identity, coap_session_t
 									 : "coap.handshake_rate exceeded");
 		return NULL;
 	}
-	dev = mgw_registry_by_cred(mgw_security_registry(ad->sec), MGW_CRED_PSK_ID, s->id.value);
-	if (!dev || mgw_device_psk(dev, &k, &klen) != MGW_OK) {
+	/* a copy: the registry entry may be gone by the time libcoap reads the key */
+	if (mgw_security_psk(ad->sec, s->id.value, &ref, ad->psk_buf, sizeof(ad->psk_buf), &klen) !=
+	    MGW_OK) {
 		cs_refuse(s, MGW_E_UNKNOWN_DEVICE, NULL, "unknown PSK identity");
 		return NULL;
 	}
 	s->have_id = true;
-	snprintf(s->ue, sizeof(s->ue), "%s", mgw_device_ue(dev));
-	key.s = k;
+	snprintf(s->ue, sizeof(s->ue), "%s", ref.ue);
+	key.s = ad->psk_buf;
 	key.length = klen;
 	return &key;
 }
@@ -696,7 +697,8 @@ static int cert_cb(const char *cn, const uint8_t *der, size_t der_len, coap_sess
 {
 	static const char hex[] = "0123456789abcdef";
 	struct coap_ad *ad = arg;
-	const struct mgw_device *dev;
+	struct mgw_ue_ref ref;
+	bool known;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	struct cs *s;
@@ -727,23 +729,22 @@ static int cert_cb(const char *cn, const uint8_t *der, size_t der_len, coap_sess
 		cs_refuse(s, MGW_E_FULL, s->refused_cause, "session limit");
 		return 0;
 	}
-	dev = mgw_registry_by_cred(mgw_security_registry(ad->sec), MGW_CRED_CERT_FP, s->id.value);
+	known = mgw_security_identify(ad->sec, MGW_CRED_CERT_FP, s->id.value, &ref) == MGW_OK;
 	/* a certificate the configured CA issued may be registered by its subject CN */
-	if (!dev && validated && ad->cfg->tls && ad->cfg->tls->ca && cn && *cn &&
+	if (!known && validated && ad->cfg->tls && ad->cfg->tls->ca && cn && *cn &&
 	    strlen(cn) <= MGW_ID_MAX &&
-	    (dev = mgw_registry_by_cred(mgw_security_registry(ad->sec), MGW_CRED_CERT_SUBJECT,
-					cn))) {
+	    (known = mgw_security_identify(ad->sec, MGW_CRED_CERT_SUBJECT, cn, &ref) == MGW_OK)) {
 		s->id.kind = MGW_CRED_CERT_SUBJECT;
 		snprintf(s->id.value, sizeof(s->id.value), "%s", cn);
 	}
-	if (!dev) {
+	if (!known) {
 		cs_refuse(s, MGW_E_UNKNOWN_DEVICE, NULL, "client certificate not registered");
 		LOG_CS(s, MGW_LOGL_INFO, "certificate CN '%s' %s not registered", cn ? cn : "",
 		       s->id.value);
 		return 0;
 	}
 	s->have_id = true;
-	snprintf(s->ue, sizeof(s->ue), "%s", mgw_device_ue(dev));
+	snprintf(s->ue, sizeof(s->ue), "%s", ref.ue);
 	return 1;
 }
 
@@ -891,6 +892,7 @@ static int ad_destructor(struct coap_ad *ad)
 	struct cs *s;
 
 	ad->stopping = true;
+	OPENSSL_cleanse(ad->psk_buf, sizeof(ad->psk_buf));
 	if (log_ad == ad)
 		log_ad = NULL;
 	coap_res_stop(ad);
@@ -1012,6 +1014,34 @@ static int coap_deliver(void *state, const struct mgw_msg *msg, const struct mgw
 	return coap_res_deliver(state, msg, dev, done, arg);
 }
 
+/* A device removed or re-keyed (include/mgw/adapter.h device_changed): every session it
+ * opened with the old credential ends now. Its state forgets the identity first (a request
+ * that still arrives on it is refused NO_CREDENTIAL), then libcoap tears the DTLS session
+ * down (close_notify, observers and pending notifications dropped; the delivery in flight
+ * ends "keep it, try later"). The next handshake is judged with the new registry. The walk
+ * is over open sessions (at most coap.max_sessions), never over the fleet. */
+static void coap_device_changed(void *state, const char *ue, enum mgw_dev_change what)
+{
+	struct coap_ad *ad = state;
+	struct cs *s, *next;
+
+	if (what == MGW_DEV_ADDED || ad->stopping)
+		return;
+	for (s = TAILQ_FIRST(&ad->sessions); s; s = next) {
+		next = TAILQ_NEXT(s, link);
+		if (!s->have_id || strcmp(s->ue, ue) != 0)
+			continue;
+		LOG_CS(s, MGW_LOGL_NOTICE, "session of UE %s closed: device %s", s->ue,
+		       mgw_dev_change_name(what));
+		s->have_id = false;
+		s->established = false;
+		s->failed = true;
+		coap_res_session_gone(s);
+		if (s->dtls && s->session)
+			coap_session_disconnected(s->session, COAP_NACK_NOT_DELIVERABLE);
+	}
+}
+
 const struct mgw_adapter_ops mgw_adapter_coap = {
 	.name = "coap",
 	.ingress = MGW_IN_COAP,
@@ -1019,4 +1049,5 @@ const struct mgw_adapter_ops mgw_adapter_coap = {
 	.start = coap_start,
 	.stop = coap_stop,
 	.deliver = coap_deliver,
+	.device_changed = coap_device_changed,
 };

@@ -90,6 +90,7 @@ struct coap_ad {
 	struct event_base *base;
 	struct mgw_core *core;
 	struct mgw_security *sec;
+	uint8_t psk_buf[256]; /* the PSK handed to libcoap (it copies it); wiped on free */
 	void *ticket_ctx; /* outlives the adapter: tickets the core still owes a callback */
 	coap_context_t *ctx;
 	struct coap_gate *gate; /* in front of the DTLS listeners (coap_gate.c) */

@@ -169,7 +169,7 @@ static struct cs *caller(struct coap_ad *ad, coap_session_t *session, const coap
 			 coap_pdu_t *response)
 {
 	struct cs *s = cs_of(ad, session);
-	const struct mgw_device *dev;
+	struct mgw_ue_ref ref;
 
 	if (!s) {
 		answer(response, 500, "out of memory");
@@ -197,13 +197,11 @@ static struct cs *caller(struct coap_ad *ad, coap_session_t *session, const coap
 			return NULL;
 		}
 		snprintf(s->id.value, sizeof(s->id.value), "%.*s", (int)(n - 3), q + 3);
-		dev = mgw_registry_by_cred(mgw_security_registry(ad->sec), MGW_CRED_PSK_ID,
-					   s->id.value);
-		if (!dev) {
+		if (mgw_security_identify(ad->sec, MGW_CRED_PSK_ID, s->id.value, &ref) != MGW_OK) {
 			refuse(s, response, MGW_E_UNKNOWN_DEVICE, NULL, NULL, "unknown endpoint name");
 			return NULL;
 		}
-		snprintf(s->ue, sizeof(s->ue), "%s", mgw_device_ue(dev));
+		snprintf(s->ue, sizeof(s->ue), "%s", ref.ue);
 		s->have_id = true;
 		s->established = true;
 	}

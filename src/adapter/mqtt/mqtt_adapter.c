@@ -421,13 +421,9 @@ void mq_connected(struct mq_conn *c)
 	if (ad->wake_needed) {
 		/* deliveries failed while we were away: what waits goes now, not after its
 		 * retry back-off */
-		const struct mgw_registry *reg = mgw_security_registry(ad->sec);
-		const struct mgw_device *dev;
-
 		ad->wake_needed = false;
-		for (size_t i = 0; (dev = mgw_registry_at(reg, i)); i++)
-			if (mgw_device_cred(dev, MGW_CRED_MQTT_USER))
-				mgw_core_device_ready(ad->core, mgw_device_ue(dev));
+		if (mgw_core_wake_adapter(ad->core, MGW_IN_MQTT, NULL) != MGW_OK)
+			LOG_MQ(ad, MGW_LOGL_ERROR, "waiting downlink not woken (store)");
 	}
 	mgw_core_kick_south(ad->core);
 }

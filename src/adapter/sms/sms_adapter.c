@@ -915,14 +915,8 @@ static void bound_cb(void *arg, struct smpp_conn *c)
 	LOGP(DSMPP, MGW_LOGL_NOTICE, "sms: bound to %s", b->cfg->name);
 	pump(ad);
 	/* deliveries waiting out a back-off for SMS UEs go now */
-	{
-		const struct mgw_registry *reg = mgw_security_registry(ad->sec);
-		const struct mgw_device *d;
-
-		for (size_t i = 0; (d = mgw_registry_at(reg, i)); i++)
-			if (mgw_device_adapter(d) == MGW_IN_SMS)
-				mgw_core_device_ready(ad->core, mgw_device_ue(d));
-	}
+	if (mgw_core_wake_adapter(ad->core, MGW_IN_SMS, NULL) != MGW_OK)
+		LOGP(DSMPP, MGW_LOGL_ERROR, "sms: waiting downlink not woken (store)");
 }
 
 static void unbound_cb(void *arg, struct smpp_conn *c, const char *why)

@@ -468,7 +468,7 @@ static bool route(struct sms_ad *ad, void *tmp, struct mo *m, const char *number
 
 void sms_mo_deliver(struct sms_ad *ad, struct sms_bind *b, uint32_t seq, const deliver_sm_t *pdu)
 {
-	const struct mgw_registry *reg = mgw_security_registry(ad->sec);
+	struct mgw_ue_ref ref;
 	struct mo m = { .id = { .ingress = MGW_IN_SMS, .kind = MGW_CRED_MSISDN } };
 	struct sms_udh udh;
 	const tlv_t *t;
@@ -485,7 +485,7 @@ void sms_mo_deliver(struct sms_ad *ad, struct sms_bind *b, uint32_t seq, const d
 		goto out;
 	}
 	snprintf(m.id.value, sizeof(m.id.value), "%s", m.msisdn);
-	if (!mgw_registry_by_cred(reg, MGW_CRED_MSISDN, m.msisdn)) {
+	if (mgw_security_identify(ad->sec, MGW_CRED_MSISDN, m.msisdn, &ref) != MGW_OK) {
 		refuse(ad, b, seq, &m, MGW_E_UNKNOWN_DEVICE, "UNKNOWN_DEVICE", ESME_RX_P_APPN,
 		       "MSISDN %s is not in the registry", m.msisdn);
 		goto out;

@@ -315,7 +315,7 @@ out:
 
 static void do_hello(struct td_session *s, const struct td_cmd *c)
 {
-	const struct mgw_device *dev;
+	struct mgw_ue_ref ref;
 	struct mgw_identity id = s->id;
 	void *tmp;
 
@@ -325,8 +325,7 @@ static void do_hello(struct td_session *s, const struct td_cmd *c)
 	}
 	id.kind = c->kind;
 	snprintf(id.value, sizeof(id.value), "%.*s", (int)c->arg_len, c->arg);
-	dev = mgw_registry_by_cred(mgw_security_registry(s->ad->sec), id.kind, id.value);
-	if (!dev) {
+	if (mgw_security_identify(s->ad->sec, id.kind, id.value, &ref) != MGW_OK) {
 		mgw_security_audit_reject(s->ad->sec, MGW_DIR_UPLINK, MGW_IN_TEST, &id, NULL,
 					  MGW_E_UNKNOWN_DEVICE, NULL, "testdev hello: unknown credential");
 		LOG_TD(s, MGW_LOGL_NOTICE, "hello refused: unknown %s credential",
@@ -335,7 +334,7 @@ static void do_hello(struct td_session *s, const struct td_cmd *c)
 		return;
 	}
 	s->id = id;
-	snprintf(s->ue, sizeof(s->ue), "%s", mgw_device_ue(dev));
+	snprintf(s->ue, sizeof(s->ue), "%s", ref.ue);
 	s->bound = true;
 	LOG_TD(s, MGW_LOGL_INFO, "hello as %s credential", mgw_cred_name(id.kind));
 	if ((tmp = talloc_new(s)))

@@ -892,6 +892,40 @@ static json_t *line_at(const char *buf, size_t i)
 	return j;
 }
 
+START_TEST(lookup_door)
+{
+	struct mgw_security *sec = sec_new(NULL, NULL);
+	struct mgw_ue_ref ref;
+	uint8_t key[64], small[4];
+	size_t len = 0;
+
+	ck_assert_int_eq(mgw_security_identify(sec, MGW_CRED_MSISDN, "+491701234567", &ref), MGW_OK);
+	ck_assert_str_eq(ref.ue, "ue-sms-1");
+	ck_assert_int_eq(ref.adapter, MGW_IN_SMS);
+	ck_assert_int_eq(mgw_security_identify(sec, MGW_CRED_MQTT_USER, "dev-1", &ref), MGW_OK);
+	ck_assert_str_eq(ref.ue, "ue-mqtt-1");
+	ck_assert_int_eq(ref.adapter, MGW_IN_MQTT);
+	ck_assert_int_eq(mgw_security_identify(sec, MGW_CRED_MQTT_USER, "nobody", &ref),
+			 MGW_E_UNKNOWN_DEVICE);
+	ck_assert_int_eq(mgw_security_identify(sec, MGW_CRED_MQTT_USER, NULL, &ref), MGW_E_INVAL);
+	ck_assert_int_eq(mgw_security_psk(sec, "sensor-1", &ref, key, sizeof(key), &len), MGW_OK);
+	ck_assert(len == strlen(PSK) && memcmp(key, PSK, len) == 0);
+	ck_assert_str_eq(ref.ue, "ue-coap-1");
+	ck_assert_int_eq(ref.adapter, MGW_IN_COAP);
+	ck_assert_int_eq(mgw_security_psk(sec, "sensor-1", NULL, small, sizeof(small), &len),
+			 MGW_E_TOO_BIG);
+	ck_assert_int_eq(mgw_security_psk(sec, "sensor-9", NULL, key, sizeof(key), &len),
+			 MGW_E_UNKNOWN_DEVICE);
+	/* a certificate device has no PSK */
+	ck_assert_int_eq(mgw_security_psk(sec, "ue-coap-2", NULL, key, sizeof(key), &len),
+			 MGW_E_UNKNOWN_DEVICE);
+	ck_assert_str_eq(mgw_device_ue(mgw_security_device(sec, "ue-coap-3")), "ue-coap-3");
+	ck_assert_ptr_null(mgw_security_device(sec, "ue-nope"));
+	ck_assert_int_eq(mgw_security_ue_protection(sec, "ue-nope"), 0);
+	mgw_security_free(sec);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- change notification */
 
 struct seen {
@@ -1234,6 +1268,7 @@ static Suite *security_suite(void)
 	tcase_add_test(tc, downlink);
 	tcase_add_test(tc, reload_swaps_registry);
 	tcase_add_test(tc, reload_notifies_changes);
+	tcase_add_test(tc, lookup_door);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("audit");

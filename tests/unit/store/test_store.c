@@ -260,6 +260,28 @@ START_TEST(test_wake)
 	ck_assert_int_eq(mgw_store_retry(s, ra.id, fake_now + 60000), MGW_OK);
 	ck_assert_int_eq(mgw_store_retry(s, rb.id, fake_now + 60000), MGW_OK);
 	ck_assert_str_eq(claim_ids(s, MGW_Q_SOUTH, NULL, fake_now, 10, NULL), "");
+	{
+		/* which destinations have mail waiting out a back-off (mgw_core_wake_adapter) */
+		char **keys = NULL;
+		size_t k = 0;
+
+		ck_assert_int_eq(mgw_store_waiting_dests(s, ctx, MGW_Q_SOUTH, fake_now, 10, &keys, &k),
+				 MGW_OK);
+		ck_assert_uint_eq(k, 2);
+		ck_assert(!strcmp(keys[0], "UE:a") || !strcmp(keys[1], "UE:a"));
+		ck_assert_int_eq(mgw_store_waiting_dests(s, ctx, MGW_Q_SOUTH, fake_now, 1, &keys, &k),
+				 MGW_OK);
+		ck_assert_uint_eq(k, 1);
+		ck_assert_int_eq(mgw_store_waiting_dests(s, ctx, MGW_Q_NORTH, fake_now, 10, &keys, &k),
+				 MGW_OK);
+		ck_assert_uint_eq(k, 0);
+		ck_assert_int_eq(mgw_store_waiting_dests(s, ctx, MGW_Q_SOUTH, fake_now + 60000, 10,
+							 &keys, &k),
+				 MGW_OK);
+		ck_assert_uint_eq(k, 0); /* due by then: nothing is waiting */
+		ck_assert_int_eq(mgw_store_waiting_dests(s, ctx, MGW_Q_SOUTH, fake_now, 0, &keys, &k),
+				 MGW_E_INVAL);
+	}
 	ck_assert_int_eq(mgw_store_wake(s, MGW_Q_SOUTH, "UE:a", fake_now, &n), MGW_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(claim_ids(s, MGW_Q_SOUTH, NULL, fake_now, 10, NULL), "a1");
