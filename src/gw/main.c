@@ -215,9 +215,11 @@ static int registry_open(struct gw *gw)
 		fprintf(stderr, "msgin5g-gw: registry: %s\n", why);
 		return 2;
 	}
-	if (gw_registry_seed(gw->regdb, gw->cfg->devices, &imported, NULL, NULL, &err) != MGW_OK) {
+	if ((rc = gw_registry_seed(gw->regdb, gw->cfg->devices, &imported, NULL, NULL, &err)) !=
+	    MGW_OK) {
 		fprintf(stderr, "msgin5g-gw: %s\n", err.msg);
-		return 1;
+		/* a bad seed is a bad configuration; a busy or failing store a runtime failure */
+		return rc == MGW_E_CONFIG || rc == MGW_E_IO ? 1 : 2;
 	}
 	return 0;
 }

@@ -13,5 +13,5 @@ STORE_FAULT_TESTS = tests/integration/07-store-full.sh tests/integration/07-stor
 TESTS += $(STORE_FAULT_TESTS)
 EXTRA_DIST += $(STORE_FAULT_TESTS)
 # the device registry in the store, managed with msgin5g-gwctl devices (issue 13)
-TESTS += tests/integration/07-registry-gwctl.sh
-EXTRA_DIST += tests/integration/07-registry-gwctl.sh
+TESTS += tests/integration/07-registry-gwctl.sh tests/integration/07-registry-live-mqtt-sms.sh
+EXTRA_DIST += tests/integration/07-registry-gwctl.sh tests/integration/07-registry-live-mqtt-sms.sh
