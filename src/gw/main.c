@@ -219,7 +219,8 @@ static int registry_open(struct gw *gw)
 	    MGW_OK) {
 		fprintf(stderr, "msgin5g-gw: %s\n", err.msg);
 		/* a bad seed is a bad configuration; a busy or failing store a runtime failure */
-		return rc == MGW_E_CONFIG || rc == MGW_E_IO ? 1 : 2;
+		return rc == MGW_E_CONFIG || rc == MGW_E_IO || rc == MGW_E_DUPLICATE ||
+			       rc == MGW_E_MALFORMED ? 1 : 2;
 	}
 	return 0;
 }
