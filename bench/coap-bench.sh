@@ -22,6 +22,7 @@ IDLE=${IDLE:-5}
 export top_srcdir=$top top_builddir=$b
 . "$top/tests/lib/common.sh"
 . "$top/tests/lib/north.sh"
+. "$top/bench/bench-lib.sh"
 BENCH="$b/bench/coap-bench"
 PEER=coap-server-openssl
 [ -x "$BENCH" ] || { echo "$BENCH missing: make -C $b bench/coap-bench"; exit 2; }
@@ -30,6 +31,8 @@ t_init
 cd "$T_DIR" || exit 2
 pki "$T_DIR/pki"
 ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$@"; }
+# p50 / p99 (ms) of a coap-bench result line (empty when there is none)
+pct() { sed -n "s/^coap-bench: .* $1 \\([0-9.]*\\) ms.*/\\1/p" "$2" | tail -n 1; }
 # msgs/s of a coap-bench result line (0 when there is none)
 mps() { sed -n 's/^coap-bench: .* \([0-9][0-9]*\) msgs\/s.*/\1/p' "$1" | tail -n 1 | grep . || echo 0; }
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
@@ -128,9 +131,12 @@ else
 	bg "$GW" -c "$T_DIR/gw.yaml" 2>gw.log
 	gw=$BG_PID
 	wait_gw_ready gw.log
+	k0=$(cpu_ticks "$gw")
 	echo "gateway  load (2.04 after durable store): $(load gw-load "$cport")"
 	gw_mps=$(mps gw-load.txt)
 	ok=$(sed -n 's/^coap-bench: [0-9]* sent, \([0-9]*\) ok.*/\1/p' gw-load.txt)
+	# CPU per message over the load run (to the last 2.04: the M5S side may still drain)
+	gw_cpu=$(cpu_us "$gw" "$k0" "${ok:-0}")
 	# every message answered 2.04 must reach the M5S (a timed-out one may too: stored, its
 	# 2.04 lost)
 	wait_records sim.jsonl "${ok:-0}" 'r["status"]==200' 120 2>/dev/null
@@ -141,7 +147,7 @@ else
 	gw=$BG_PID
 	wait_gw_ready gw2.log
 	sleep 1
-	echo "gateway  idle: $(idle gw-idle "$cport" "$gw")"
+	echo "gateway  idle: $(idle gw-idle "$cport" "$gw" | tee gw-idle.kib)"
 	kill -TERM "$gw"; wait "$gw"
 fi
 kill -TERM "$sim"; wait "$sim" 2>/dev/null
@@ -164,7 +170,7 @@ peer_mps=$(mps peer-load.txt)
 kill -TERM "$peer"; wait "$peer" 2>/dev/null
 peer_start peer2.log
 sleep 1
-echo "peer     idle: $(idle peer-idle $((pport + 1)) "$peer")"
+echo "peer     idle: $(idle peer-idle $((pport + 1)) "$peer" | tee peer-idle.kib)"
 kill -TERM "$peer"; wait "$peer" 2>/dev/null
 
 if [ -n "$gw_mps" ] && [ "$peer_mps" != 0 ]; then
@@ -172,3 +178,6 @@ if [ -n "$gw_mps" ] && [ "$peer_mps" != 0 ]; then
 else
 	echo "ratio gateway/$PEER msgs/s: n/a (no gateway figure)"
 fi
+kib() { [ -f "$1" ] && sed -n 's/.*: \([0-9.]*\) KiB per idle.*/\1/p' "$1"; }
+bench_result coap-uplink-s$S-w$W "$gw_mps" "$peer_mps" "${gw_cpu:-}" "$(pct p50 gw-load.txt 2>/dev/null)" "$(pct p99 gw-load.txt 2>/dev/null)"
+bench_result coap-idle-kib-per-session "$(kib gw-idle.kib)" "$(kib peer-idle.kib)"

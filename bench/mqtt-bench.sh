@@ -133,3 +133,5 @@ stop_broker
 
 echo "ratio gateway (durable) / broker alone = $(ratio "$gw_mps" "$broker_mps")"
 echo "ratio end to end (m5s-sim) / broker alone = $(ratio "$e2e_mps" "$broker_mps")"
+echo "BENCH path=mqtt-uplink-durable gw=$gw_mps peer=$broker_mps cpu_us=- p50=- p99=-"
+echo "BENCH path=mqtt-uplink-end-to-end gw=$e2e_mps peer=$broker_mps cpu_us=- p50=- p99=-"

@@ -11,11 +11,14 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 b=${1:-$top/_build}
+# a relative BUILDDIR is relative to the caller's directory, not to $T_DIR (cd below)
+case "$b" in /*) ;; *) b="$(pwd)/$b" ;; esac
 N=${N:-10000}
 C=${C:-100}
 export top_srcdir=$top top_builddir=$b
 . "$top/tests/lib/common.sh"
 . "$top/tests/lib/north.sh"
+. "$top/bench/bench-lib.sh"
 t_init
 cd "$T_DIR" || exit 2
 pki "$T_DIR/pki"
@@ -58,8 +61,10 @@ for proto in http2 http1; do
 	echo "server  gateway msgg ($proto, TLS, durable 204): $(cat push-$proto.txt)"
 done
 printf '{"oriAddr":{"addrType":"AS","addr":"as-1"},"destAddr":{"addrType":"UE","addr":"ue-dl"},"msgId":"same"}' >same.json
+k0=$(cpu_ticks "$gw")
 h2load -n "$N" -c 4 -m $((C / 4)) -d same.json -H 'Content-Type: application/json' -H 'Authorization: Bearer load-token' "$url" >h2load-gw.txt 2>&1
 gw_rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' h2load-gw.txt)
+srv_cpu=$(cpu_us "$gw" "$k0" "$N")
 mkdir -p www && head -c 200 /dev/urandom | base64 >www/file
 nport=$(free_port)
 bg nghttpd -d www "$nport" pki/gw.key pki/gw.pem 2>nghttpd.log
@@ -75,10 +80,12 @@ sleep 0.5
 per=$((N / C))
 # PERF=FILE: record the gateway's profile of this half with perf (perf report -i FILE)
 [ -n "${PERF:-}" ] && { perf record -F 2000 -g -p "$gw" -o "$PERF" >/dev/null 2>&1 & perf_pid=$!; }
+k0=$(cpu_ticks "$gw")
 t0=$(now)
 $TESTDEV inject --port "$tport" --devices "$devs" --count "$per" --prefix c >inj.txt
 wait_records sim.jsonl "$N" 'r["status"]==200' 300 || echo "client: not all delivered"
 t1=$(now)
+cli_cpu=$(cpu_us "$gw" "$k0" "$N")
 [ -n "${PERF:-}" ] && { kill -INT $perf_pid; wait $perf_pid; }
 thru=$(rate "$N" "$(python3 -c "print($t1 - $t0)")")
 printf '{"oriAddr":{"addrType":"UE","addr":"ue-1"},"destAddr":{"addrType":"AS","addr":"as-1"},"msgId":"direct","stoAndFwInd":false,"payload":"hello"}' >ue.json
@@ -87,4 +94,7 @@ printf '{"oriAddr":{"addrType":"UE","addr":"ue-1"},"destAddr":{"addrType":"AS","
 direct=$(sed -n 's/.* \([0-9.]*\) msgs\/s.*/\1/p' direct.txt)
 echo "client  device -> gateway -> m5s-sim (h2, mTLS): $thru msgs/s end to end ($(cat inj.txt))"
 echo "client  m5s-sim push -> m5s-sim directly:        ${direct:-?} msgs/s; ratio gateway/direct = $(ratio "$thru" "${direct:-1}")"
+# h2load latency percentiles are not printed per request: p50/p99 "-"
+bench_result north-server-h2load-same-body "${gw_rps:-}" "${ng_rps:-}" "$srv_cpu"
+bench_result north-client-device-to-m5s "$thru" "${direct:-}" "$cli_cpu"
 kill -TERM $gw; wait $gw

@@ -16,6 +16,7 @@ C=${C:-50}
 N=$(( N / C * C ))
 export top_srcdir=$top top_builddir=$b
 . "$top/tests/lib/common.sh"
+. "$top/bench/bench-lib.sh"
 . "$top/tests/lib/north.sh"
 t_init
 cd "$T_DIR" || exit 2
@@ -60,10 +61,12 @@ Y
 	gw=$BG_PID
 	wait_gw_ready gw-$prof.log
 	sleep 0.3
+	k0=$(cpu_ticks "$gw")
 	t0=$(now)
 	$TESTDEV inject --port "$tport" --devices "$devs" --count $((N / C)) --prefix "$prof" >inj.txt
 	wait_records sim.jsonl "$N" 'r["status"]==200' 600 >/dev/null || echo "$prof: not all delivered"
 	t1=$(now)
+	cpu=$(cpu_us "$gw" "$k0" "$N")
 	stop_pid $gw
 	stop_pid $sim
 	r=$(rate "$N" "$(python3 -c "print($t1 - $t0)")")
@@ -74,8 +77,10 @@ p = r["body"].get("payload", "")
 print({2: "JWS", 4: "JWE"}.get(p.count("."), "plain"), len(p), "bytes")')
 	if [ -z "$base" ]; then
 		base=$r
+		bench_result "profile-$prof" "$r" - "$cpu"
 		echo "$prof: $r msgs/s (payload at the M5S: $kind)"
 	else
 		python3 -c "import sys; r, b = float(sys.argv[1]), float(sys.argv[2]); print('%s: %.0f msgs/s (payload at the M5S: %s): ratio %.2f to transport, +%.0f us per message' % (sys.argv[3], r, sys.argv[4], r / b, 1e6 / r - 1e6 / b))" "$r" "$base" "$prof" "$kind"
+		bench_result "profile-$prof" "$r" "$base" "$cpu"
 	fi
 done

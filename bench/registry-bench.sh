@@ -51,4 +51,12 @@ echo "daemon with 10 devices: start $1 s, VmRSS $2 KiB"
 small_rss=$2
 set -- $(start "$T/big")
 echo "daemon with $N devices: start $1 s, VmRSS $2 KiB (difference $(( $2 - small_rss )) KiB)"
-"$B/bench/registry-bench" "$T/big/gw.db.devices" "$N" 20000
+"$B/bench/registry-bench" "$T/big/gw.db.devices" "$N" 20000 >"$T/lookup.txt"
+cat "$T/lookup.txt"
+# BENCH lines: lookup latency in µs (gw = the registry's p50, peer = the bare SQLite p50:
+# lower is better, so the ratio reads "times the floor"); daemon start RSS in KiB
+bare=$(sed -n 's/^bare SQLite.* p50 *\([0-9.]*\) us.*/\1/p' "$T/lookup.txt")
+for c in cold warm; do
+	sed -n "s/^mgw_registry_by_cred $c cache *p50 *\([0-9.]*\) us *p99 *\([0-9.]*\) us.*/BENCH path=registry-lookup-$c-us gw=\1 peer=$bare cpu_us=- p50=- p99=-/p" "$T/lookup.txt"
+done
+echo "BENCH path=registry-rss-kib-$N-devices gw=$2 peer=$small_rss cpu_us=- p50=- p99=-"

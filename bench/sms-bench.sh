@@ -89,4 +89,6 @@ PY
 	gmt=$(rate "$N" "$gmt_ms") pmt=$(rate "$N" "$pmt_ms") gmo=$(rate "$N" "$gmo_ms") pmo=$(rate "$N" "$pmo_ms")
 	echo "window $W: MT gateway $gmt submit_sm/s (stored first: $N deliveries taken in $(( t1 - t0 )) ms) vs ESME peer $pmt/s: ratio $(ratio "$gmt" "$pmt")"
 	echo "window $W: MO gateway $gmo msgs/s (each durable before deliver_sm_resp) vs ESME peer $pmo/s: ratio $(ratio "$gmo" "$pmo")"
+	echo "BENCH path=sms-mt-window$W gw=$gmt peer=$pmt cpu_us=- p50=- p99=-"
+	echo "BENCH path=sms-mo-window$W gw=$gmo peer=$pmo cpu_us=- p50=- p99=-"
 done
