@@ -11,10 +11,7 @@ pki "$T_DIR/pki"
 tport=$(free_port)
 printf '* status=200 times=10\n* ok\n' >sim.script
 start_sim sim --script sim.script --cert pki/m5s.pem --key pki/m5s.key --client-ca pki/ca.pem
-: >devices.yaml
-for i in 1 2; do
-	printf -- '- ue: ue-%d\n  coap: { psk_identity: s-%d, psk: "k%d" }\n' $i $i $i >>devices.yaml
-done
+psk_devices 2
 cat >gw.yaml <<Y
 store: gw.db
 devices: devices.yaml

@@ -55,12 +55,7 @@ space_returns() {
 pki "$T_DIR/pki"
 simport=$(free_port)
 tport=$(free_port)
-: >devices.yaml
-devs=
-for i in $(seq 1 10); do
-	printf -- '- ue: ue-%d\n  coap: { psk_identity: s-%d, psk: "k%d" }\n' $i $i $i >>devices.yaml
-	devs="$devs${devs:+,}psk:s-$i"
-done
+psk_devices 10
 cat >gw.yaml <<Y
 store: $STORE
 devices: devices.yaml

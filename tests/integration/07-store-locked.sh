@@ -18,12 +18,7 @@ cd "$T_DIR" || fail "cd"
 pki "$T_DIR/pki"
 simport=$(free_port)
 tport=$(free_port)
-: >devices.yaml
-devs=
-for i in $(seq 1 11); do
-	printf -- '- ue: ue-%d\n  coap: { psk_identity: s-%d, psk: "k%d" }\n' $i $i $i >>devices.yaml
-	[ "$i" -le 10 ] && devs="$devs${devs:+,}psk:s-$i"
-done
+psk_devices 11 10
 cat >gw.yaml <<Y
 store: gw.db
 devices: devices.yaml

@@ -75,3 +75,15 @@ rs = [r for r in map(json.loads, open(sys.argv[1])) if eval(sys.argv[3])]
 print(json.dumps(rs[int(sys.argv[2])]["body"]))
 PY
 }
+
+# psk_devices N [K]: devices.yaml with N CoAP PSK devices ue-I / s-I / kI; sets devs to the
+# testdev identities of the first K of them (default: all), "psk:s-1,psk:s-2,..."
+psk_devices() {
+	: >devices.yaml
+	devs=
+	for _i in $(seq 1 "$1"); do
+		printf -- '- ue: ue-%d\n  coap: { psk_identity: s-%d, psk: "k%d" }\n' $_i $_i $_i >>devices.yaml
+		[ "$_i" -le "${2:-$1}" ] && devs="$devs${devs:+,}psk:s-$_i"
+	done
+	return 0
+}
